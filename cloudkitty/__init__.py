@@ -1,0 +1,1 @@
+"""CloudKitty: a rating service for OpenStack-style clouds."""

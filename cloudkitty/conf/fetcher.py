@@ -1,0 +1,92 @@
+"""[fetcher] and [fetcher_*] options: how scopes are discovered."""
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from cloudkitty.conf import _keystone, _util
+
+FETCHER_OPTS = [
+    cfg.StrOpt("backend", default="keystone",
+               help="Scope fetcher (an entry point of cloudkitty.fetchers)."),
+]
+
+KEYSTONE_OPTS = [
+    cfg.StrOpt("keystone_version", default="3", choices=["2", "3"],
+               help="Identity API version used to list projects."),
+    cfg.BoolOpt("ignore_rating_role", default=False,
+                help="Rate every project, not only those where the "
+                     "CloudKitty user holds the 'rating' role."),
+    cfg.BoolOpt("ignore_disabled_tenants", default=False,
+                help="Leave disabled projects out of rating."),
+]
+
+GNOCCHI_OPTS = [
+    cfg.StrOpt("scope_attribute", default="project_id",
+               help="Resource attribute whose values are the scope ids."),
+    cfg.ListOpt("resource_types", default=["generic"],
+                help="Gnocchi resource types searched for scopes."),
+    cfg.StrOpt("gnocchi_auth_type", default="keystone",
+               choices=["keystone", "basic"],
+               help="How to authenticate against Gnocchi."),
+    cfg.StrOpt("gnocchi_user", default="",
+               help="User name with basic authentication."),
+    cfg.StrOpt("gnocchi_endpoint", default="",
+               help="Gnocchi URL with basic authentication."),
+    cfg.StrOpt("interface", default="internalURL",
+               help="Endpoint interface looked up in the Keystone catalog."),
+    cfg.StrOpt("region_name", default="RegionOne",
+               help="Region looked up in the Keystone catalog."),
+    cfg.IntOpt("http_pool_maxsize", default=10, min=1,
+               help="Maximum number of pooled HTTP connections to Gnocchi."),
+]
+
+PROMETHEUS_OPTS = [
+    cfg.StrOpt("metric",
+               help="Prometheus metric whose label values are the scope ids."),
+    cfg.StrOpt("scope_attribute", default="project_id",
+               help="Label holding the scope id."),
+    cfg.StrOpt("prometheus_url",
+               help="Prometheus HTTP API base URL, including /api/v1."),
+    cfg.StrOpt("prometheus_user", default="",
+               help="User name for HTTP basic authentication."),
+    cfg.StrOpt("prometheus_password", default="", secret=True,
+               help="Password for HTTP basic authentication."),
+    cfg.StrOpt("cafile",
+               help="CA bundle used to verify Prometheus' certificate."),
+    cfg.BoolOpt("insecure", default=False,
+                help="Skip verification of Prometheus' certificate."),
+    cfg.IntOpt("timeout", default=60, min=1,
+               help="Timeout in seconds of one Prometheus request."),
+    cfg.DictOpt("filters", default={},
+                help="Label matchers (label:value,...) added to the scope "
+                     "discovery query."),
+]
+
+SOURCE_OPTS = [
+    cfg.ListOpt("sources", default=[],
+                help="Fixed list of scope ids to rate."),
+]
+
+_GROUPS = [
+    ("fetcher", FETCHER_OPTS),
+    ("fetcher_keystone", KEYSTONE_OPTS),
+    ("fetcher_gnocchi", GNOCCHI_OPTS),
+    ("fetcher_prometheus", PROMETHEUS_OPTS),
+    ("fetcher_source", SOURCE_OPTS),
+]
+_WITH_KEYSTONE_AUTH = ("fetcher_keystone", "fetcher_gnocchi")
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    for group, opts in _GROUPS:
+        _util.register(conf, group, opts)
+    for group in _WITH_KEYSTONE_AUTH:
+        _keystone.register(conf, group)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [
+        (group, opts + (_keystone.list_opts()
+                        if group in _WITH_KEYSTONE_AUTH else []))
+        for group, opts in _GROUPS
+    ]
