@@ -1,10 +1,10 @@
 """Start-up of every process: register options once, parse, check, log."""
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-import stevedore
 from oslo_config import cfg
 from oslo_log import log
 
@@ -77,8 +77,8 @@ def _value_reason(exc: Exception) -> str:
 def check_storage_backend(conf: cfg.ConfigOpts) -> None:
     """The configured storage backend must be an installed plugin."""
     namespace = f"cloudkitty.storage.v{conf.storage.version}.backends"
-    available = sorted(
-        stevedore.ExtensionManager(namespace, invoke_on_load=False).names())
+    available = sorted({ep.name for ep in
+                        importlib.metadata.entry_points(group=namespace)})
     if conf.storage.backend not in available:
         raise exceptions.ConfigError(
             f"unknown storage backend '{conf.storage.backend}' "

@@ -1,0 +1,1 @@
+"""Relational database access: engine and sessions, models, migrations."""
