@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run CloudKitty's whole test suite on this machine: install the project in
+# a virtualenv, start the real services the functional tests talk to, build
+# the upstream CloudKitty virtualenv the adoption tests use, then run the
+# unit and functional tests. Arguments are passed to pytest.
+#
+#   tools/run-tests.sh                  # everything
+#   tools/run-tests.sh -k storage      # a subset
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${CLOUDKITTY_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '[run-tests] %s\n' "$*" >&2; }
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    log "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+log "installing CloudKitty and test requirements into $VENV"
+"$VENV/bin/pip" install -q -U pip 2>&1 | grep -v '^WARNING' || true
+"$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt 2>&1 \
+    | grep -v '^WARNING' || true
+"$VENV/bin/pip" install -q -e . 2>&1 | grep -v '^WARNING' || true
+"$VENV/bin/python" -c 'import cloudkitty, pytest' \
+    || { log "installation failed"; exit 1; }
+
+log "starting services"
+tools/services.sh start postgresql mariadb redis rabbitmq
+set -a
+eval "$(tools/services.sh env)"
+set +a
+
+log "preparing the upstream CloudKitty 25.0 virtualenv (adoption tests)"
+tools/upstream-venv.sh
+export CLOUDKITTY_REQUIRE_UPSTREAM=1
+
+export PATH="$VENV/bin:$PATH"
+log "running the tests"
+exec "$VENV/bin/python" -m pytest -n 2 -p no:cacheprovider \
+    cloudkitty/tests "$@"
