@@ -1,0 +1,85 @@
+"""Pecan hooks: what every controller finds on ``pecan.request``.
+
+========================  ==================================================
+``request.conf``          the service's ``oslo_config.cfg.ConfigOpts``
+``request.enforcer``      the ``oslo_policy.policy.Enforcer`` (always set)
+``request.context``       a :class:`cloudkitty.api.context.RequestContext`
+========================  ==================================================
+
+Later resources (storage backend, RPC client...) get one small hook each,
+added to :func:`default_hooks`; a hook receives what it hands out in its
+constructor so nothing is looked up globally.
+"""
+from __future__ import annotations
+
+import pecan
+from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
+
+from cloudkitty.api import errors, policy
+from cloudkitty.api.context import RequestContext
+
+__all__ = ["ConfigHook", "ContextHook", "ErrorHook", "PolicyHook",
+           "default_hooks"]
+
+
+class ConfigHook(pecan.hooks.PecanHook):
+    """Sets ``request.conf``."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+
+    def before(self, state: pecan.core.RoutingState) -> None:
+        state.request.conf = self.conf
+
+
+class PolicyHook(pecan.hooks.PecanHook):
+    """Sets ``request.enforcer``."""
+
+    def __init__(self, enforcer: oslo_policy.Enforcer) -> None:
+        self.enforcer = enforcer
+
+    def before(self, state: pecan.core.RoutingState) -> None:
+        state.request.enforcer = self.enforcer
+
+
+class ContextHook(pecan.hooks.PecanHook):
+    """Sets ``request.context`` from the identity headers keystonemiddleware
+    adds (``X-Roles``, ``X-Project-Id``, ``X-User-Id``...).
+
+    The context carries the enforcer only when ``auth_strategy`` is
+    ``keystone``, which is what makes :func:`policy.authorize` enforce.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts,
+                 enforcer: oslo_policy.Enforcer) -> None:
+        self.enforcer = (enforcer if conf.auth_strategy == "keystone"
+                         else None)
+
+    def before(self, state: pecan.core.RoutingState) -> None:
+        environ = state.request.environ
+        context = RequestContext.from_environ(environ,
+                                              enforcer=self.enforcer)
+        context.is_admin = policy.check_is_admin(self.enforcer,
+                                                 context.roles)
+        state.request.context = context
+
+
+class ErrorHook(pecan.hooks.PecanHook):
+    """Turns any exception into the JSON error of the path's API version
+    (see :mod:`cloudkitty.api.errors`)."""
+
+    def on_error(self, state: pecan.core.RoutingState,
+                 exc: Exception) -> object:
+        return errors.to_response(state.request, exc)
+
+
+def default_hooks(conf: cfg.ConfigOpts, enforcer: oslo_policy.Enforcer
+                  ) -> list[pecan.hooks.PecanHook]:
+    """The hooks of the application, in the order their ``before`` run."""
+    return [
+        ConfigHook(conf),
+        PolicyHook(enforcer),
+        ContextHook(conf, enforcer),
+        ErrorHook(),
+    ]

@@ -1,0 +1,1 @@
+"""API v1: Pecan controllers with WSME types (see :mod:`.root`)."""

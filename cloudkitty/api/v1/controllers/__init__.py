@@ -1,0 +1,1 @@
+"""Controllers of API v1, one module per resource."""

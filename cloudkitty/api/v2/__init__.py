@@ -1,0 +1,1 @@
+"""API v2: JSON controllers with voluptuous input (see :mod:`.base`)."""

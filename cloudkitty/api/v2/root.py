@@ -1,0 +1,12 @@
+"""Root of API v2 (``/v2``).
+
+To add a resource, write a module in this package with a
+:class:`cloudkitty.api.v2.base.Resource` subclass and mount an instance
+below as a class attribute named like its path segment (nested paths such
+as ``/v2/task/reprocesses`` mount a plain object holding the resource).
+"""
+from __future__ import annotations
+
+
+class V2Controller:
+    """``/v2``; unknown paths answer 404 ``{"message": ...}``."""

@@ -1,0 +1,126 @@
+"""Error bodies of v1 (WSME faults) and v2 (``{"message"}``), and v1
+argument binding, through test-only controllers built like real ones."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+import webtest
+
+pytestmark = pytest.mark.usefixtures("fake_controllers")
+
+
+def fault(code: str, message: str) -> dict[str, object]:
+    return {"faultcode": code, "faultstring": message, "debuginfo": None}
+
+
+@pytest.mark.parametrize(("kind", "status", "body"), [
+    ("invalid", 400, fault("Client", "Bad value for 'size'.")),
+    ("missing", 404, fault("Client", "No such thing: missing")),
+    ("conflict", 409, fault("Client", "Thing already exists.")),
+    ("storage", 503, fault("Server", "The storage backend is unavailable.")),
+    ("crash", 500, fault("Server", "An unexpected error occurred.")),
+])
+def test_v1_errors_are_wsme_faults(noauth_app: webtest.TestApp, kind: str,
+                                   status: int, body: dict) -> None:
+    response = noauth_app.get(f"/v1/tests/{kind}", status=status)
+    assert response.content_type == "application/json"
+    assert response.json == body
+
+
+@pytest.mark.parametrize(("kind", "status", "message"), [
+    ("invalid", 400, "Bad value for 'size'."),
+    ("missing", 404, "No such thing: missing"),
+    ("conflict", 409, "Thing already exists."),
+    ("storage", 503, "The storage backend is unavailable."),
+    ("crash", 500, "An unexpected error occurred."),
+])
+def test_v2_errors_are_messages(noauth_app: webtest.TestApp, kind: str,
+                                status: int, message: str) -> None:
+    response = noauth_app.get(f"/v2/tests/{kind}", status=status)
+    assert response.content_type == "application/json"
+    assert response.json == {"message": message}
+
+
+def test_server_errors_are_logged_with_traceback_not_shown(
+        noauth_app: webtest.TestApp,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="cloudkitty.api.errors"):
+        response = noauth_app.get("/v2/tests/crash", status=500)
+    assert "secret internal detail" not in response.text
+    record = next(r for r in caplog.records
+                  if r.name == "cloudkitty.api.errors")
+    assert record.exc_info is not None
+    assert "secret internal detail" in str(record.exc_info[1])
+
+
+def test_v1_wrong_argument_type_keeps_wsme_text(
+        noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.get("/v1/tests/?size=big", status=400)
+    assert response.json == fault(
+        "Client", "Invalid input for field/attribute size. Value: 'big'. "
+                  "unable to convert to int. Error: invalid literal for "
+                  "int() with base 10: 'big'")
+
+
+def test_v1_unknown_body_attribute_keeps_wsme_text(
+        noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.post_json("/v1/tests/", {"name": "a", "colour": 1},
+                                    status=400)
+    assert response.json == fault(
+        "Client", "Unknown attribute for argument thing: colour")
+
+
+def test_v1_unknown_argument_is_rejected(
+        noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.get("/v1/tests/?colour=red", status=400)
+    assert response.json == fault("Client", 'Unknown argument: "colour"')
+
+
+def test_v1_encodes_decimal_as_string_and_naive_datetimes(
+        noauth_app: webtest.TestApp) -> None:
+    assert noauth_app.get("/v1/tests/?size=3").json == [
+        {"name": "a", "size": 3, "cost": "1.5",
+         "created": "2024-01-02T03:04:05"}]
+
+
+def test_v1_create_returns_the_declared_status(
+        noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.post_json("/v1/tests", {"name": "a", "size": 2})
+    assert response.status_int == 201
+    assert response.json == {"name": "a", "size": 2}
+
+
+@pytest.mark.parametrize("request_kwargs", [
+    {"url": "/v1/tests/some-id"},                       # path
+    {"url": "/v1/tests/?thing_id=some-id"},             # query string
+    {"url": "/v1/tests/", "params": b'{"thing_id": "some-id"}',
+     "content_type": "application/json"},               # JSON body
+])
+def test_v1_arguments_bind_from_path_query_or_body(
+        noauth_app: webtest.TestApp, request_kwargs: dict) -> None:
+    # python-cloudkittyclient deletes hashmap objects with the id only in
+    # the body of a DELETE.
+    url = request_kwargs.pop("url")
+    response = noauth_app.delete(url, **request_kwargs)
+    assert response.status_int == 204
+    assert response.body == b""
+
+
+def test_v1_response_object_sets_the_status(
+        noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.put_json("/v1/tests/x", {"name": "renamed"})
+    assert response.status_int == 202
+    assert response.json == {"name": "renamed"}
+
+
+def test_v1_delete_errors_are_faults(noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.delete("/v1/tests/missing", status=404)
+    assert response.json == fault("Client", "No such thing: missing")
+
+
+def test_v2_delete_returns_204_without_body(
+        noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.delete("/v2/tests/x")
+    assert response.status_int == 204
+    assert response.body == b""

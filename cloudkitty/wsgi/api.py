@@ -1,0 +1,33 @@
+"""The API as a WSGI application: ``cloudkitty.wsgi.api:application``.
+
+The configuration is read when this module is imported: the file named by
+the ``CLOUDKITTY_CONFIG_FILE`` environment variable if set, otherwise the
+usual oslo.config locations (``/etc/cloudkitty/cloudkitty.conf``,
+``~/.cloudkitty/cloudkitty.conf``... and the matching ``.conf.d``
+directories). The application server's own command line is not parsed.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cloudkitty import service
+from cloudkitty.api import app
+
+#: Environment variable naming the configuration file to read.
+CONFIG_FILE_ENV = "CLOUDKITTY_CONFIG_FILE"
+
+
+def _config_files() -> list[str] | None:
+    path = os.environ.get(CONFIG_FILE_ENV)
+    return [path] if path else None
+
+
+def build() -> Any:
+    """Read the configuration and build the application."""
+    conf = service.prepare_service([], config_files=_config_files(),
+                                   checks=app.API_CHECKS)
+    return app.build_wsgi_app(conf)
+
+
+application = build()
