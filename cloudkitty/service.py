@@ -74,6 +74,19 @@ def _value_reason(exc: Exception) -> str:
     return text
 
 
+_PARSE_AT = re.compile(r"^at .*:(\d+), (.*)$", re.DOTALL)
+
+
+def _parse_reason(msg: str) -> str:
+    # oslo.config says "at <file>:<line>, <problem>"; the file is named
+    # by the error already.
+    found = _PARSE_AT.match(msg)
+    if found:
+        return (f"cannot parse line {found.group(1)}: "
+                + " ".join(found.group(2).split()))
+    return "cannot parse: " + " ".join(msg.split())
+
+
 def check_storage_backend(conf: cfg.ConfigOpts) -> None:
     """The configured storage backend must be an installed plugin."""
     namespace = f"cloudkitty.storage.v{conf.storage.version}.backends"
@@ -113,7 +126,7 @@ def prepare_service(argv: Sequence[str] | None = None,
             "file not found or unreadable",
             file=", ".join(exc.config_files)) from None
     except cfg.ConfigFileParseError as exc:
-        raise exceptions.ConfigError(f"cannot parse: {exc.msg}",
+        raise exceptions.ConfigError(_parse_reason(exc.msg or ""),
                                      file=exc.config_file) from None
     except cfg.ConfigDirNotFoundError as exc:
         raise exceptions.ConfigError("directory not found",

@@ -40,4 +40,4 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     log.register_options(conf)
     defaults.set_db_defaults(conf)
     defaults.set_config_defaults(conf)
-    conf._cloudkitty_registered = True
+    conf._cloudkitty_registered = True  # type: ignore[attr-defined]

@@ -18,8 +18,9 @@ OPTS = [
                help="CA bundle used to verify Prometheus' certificate."),
     cfg.BoolOpt("insecure", default=False,
                 help="Skip verification of Prometheus' certificate."),
-    cfg.IntOpt("timeout", default=60, min=1,
-               help="Timeout in seconds of one Prometheus request."),
+    # A float as upstream, so existing files with fractional values load.
+    cfg.FloatOpt("timeout", default=60, min=1,
+                 help="Timeout in seconds of one Prometheus request."),
 ]
 
 

@@ -27,6 +27,10 @@ def set_config_defaults(conf: cfg.ConfigOpts | None = None) -> None:
     cors.set_defaults(allow_headers=_CORS_ALLOW_HEADERS,
                       expose_headers=_CORS_EXPOSE_HEADERS,
                       allow_methods=_CORS_METHODS)
+    # On the option objects themselves, so the generated sample shows the
+    # SQLite default too (set_db_defaults only changes one ConfigOpts).
+    cfg.set_defaults(db_options.database_opts,
+                     connection=DEFAULT_DB_CONNECTION)
 
 
 def set_db_defaults(conf: cfg.ConfigOpts) -> None:

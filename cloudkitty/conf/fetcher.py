@@ -5,12 +5,12 @@ from oslo_config import cfg
 
 from cloudkitty.conf import _keystone, _util
 
-FETCHER_OPTS = [
+FETCHER_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("backend", default="keystone",
                help="Scope fetcher (an entry point of cloudkitty.fetchers)."),
 ]
 
-KEYSTONE_OPTS = [
+KEYSTONE_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("keystone_version", default="3", choices=["2", "3"],
                help="Identity API version used to list projects."),
     cfg.BoolOpt("ignore_rating_role", default=False,
@@ -20,7 +20,7 @@ KEYSTONE_OPTS = [
                 help="Leave disabled projects out of rating."),
 ]
 
-GNOCCHI_OPTS = [
+GNOCCHI_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("scope_attribute", default="project_id",
                help="Resource attribute whose values are the scope ids."),
     cfg.ListOpt("resource_types", default=["generic"],
@@ -40,34 +40,34 @@ GNOCCHI_OPTS = [
                help="Maximum number of pooled HTTP connections to Gnocchi."),
 ]
 
-PROMETHEUS_OPTS = [
+PROMETHEUS_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("metric",
                help="Prometheus metric whose label values are the scope ids."),
     cfg.StrOpt("scope_attribute", default="project_id",
                help="Label holding the scope id."),
     cfg.StrOpt("prometheus_url",
                help="Prometheus HTTP API base URL, including /api/v1."),
-    cfg.StrOpt("prometheus_user", default="",
+    cfg.StrOpt("prometheus_user",
                help="User name for HTTP basic authentication."),
-    cfg.StrOpt("prometheus_password", default="", secret=True,
+    cfg.StrOpt("prometheus_password", secret=True,
                help="Password for HTTP basic authentication."),
     cfg.StrOpt("cafile",
                help="CA bundle used to verify Prometheus' certificate."),
     cfg.BoolOpt("insecure", default=False,
                 help="Skip verification of Prometheus' certificate."),
-    cfg.IntOpt("timeout", default=60, min=1,
-               help="Timeout in seconds of one Prometheus request."),
+    cfg.FloatOpt("timeout", default=60, min=1,
+                 help="Timeout in seconds of one Prometheus request."),
     cfg.DictOpt("filters", default={},
                 help="Label matchers (label:value,...) added to the scope "
                      "discovery query."),
 ]
 
-SOURCE_OPTS = [
+SOURCE_OPTS: list[cfg.Opt] = [
     cfg.ListOpt("sources", default=[],
                 help="Fixed list of scope ids to rate."),
 ]
 
-_GROUPS = [
+_GROUPS: list[tuple[str, list[cfg.Opt]]] = [
     ("fetcher", FETCHER_OPTS),
     ("fetcher_keystone", KEYSTONE_OPTS),
     ("fetcher_gnocchi", GNOCCHI_OPTS),

@@ -42,7 +42,8 @@ INFLUXDB_OPTS = [
                help="Timeout in seconds of one InfluxDB request."),
 ]
 
-_GROUPS = [("storage", STORAGE_OPTS), ("storage_influxdb", INFLUXDB_OPTS)]
+_GROUPS: list[tuple[str, list[cfg.Opt]]] = [
+    ("storage", STORAGE_OPTS), ("storage_influxdb", INFLUXDB_OPTS)]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
