@@ -23,4 +23,7 @@ def run(main: Callable[[], int | None]) -> None:
     except exceptions.DatabaseError as exc:
         print(f"{prog}: database error: {exc}", file=sys.stderr)
         sys.exit(1)
+    except exceptions.StorageError as exc:
+        print(f"{prog}: storage error: {exc}", file=sys.stderr)
+        sys.exit(1)
     sys.exit(status or 0)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
