@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from cloudkitty.conf import _keystone, _util
+from cloudkitty.conf import _clients, _keystone, _util
 
 FETCHER_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("backend", default="keystone",
@@ -25,19 +25,7 @@ GNOCCHI_OPTS: list[cfg.Opt] = [
                help="Resource attribute whose values are the scope ids."),
     cfg.ListOpt("resource_types", default=["generic"],
                 help="Gnocchi resource types searched for scopes."),
-    cfg.StrOpt("gnocchi_auth_type", default="keystone",
-               choices=["keystone", "basic"],
-               help="How to authenticate against Gnocchi."),
-    cfg.StrOpt("gnocchi_user", default="",
-               help="User name with basic authentication."),
-    cfg.StrOpt("gnocchi_endpoint", default="",
-               help="Gnocchi URL with basic authentication."),
-    cfg.StrOpt("interface", default="internalURL",
-               help="Endpoint interface looked up in the Keystone catalog."),
-    cfg.StrOpt("region_name", default="RegionOne",
-               help="Region looked up in the Keystone catalog."),
-    cfg.IntOpt("http_pool_maxsize", default=10, min=1,
-               help="Maximum number of pooled HTTP connections to Gnocchi."),
+    *_clients.gnocchi_opts(),
 ]
 
 PROMETHEUS_OPTS: list[cfg.Opt] = [
@@ -45,18 +33,7 @@ PROMETHEUS_OPTS: list[cfg.Opt] = [
                help="Prometheus metric whose label values are the scope ids."),
     cfg.StrOpt("scope_attribute", default="project_id",
                help="Label holding the scope id."),
-    cfg.StrOpt("prometheus_url",
-               help="Prometheus HTTP API base URL, including /api/v1."),
-    cfg.StrOpt("prometheus_user",
-               help="User name for HTTP basic authentication."),
-    cfg.StrOpt("prometheus_password", secret=True,
-               help="Password for HTTP basic authentication."),
-    cfg.StrOpt("cafile",
-               help="CA bundle used to verify Prometheus' certificate."),
-    cfg.BoolOpt("insecure", default=False,
-                help="Skip verification of Prometheus' certificate."),
-    cfg.FloatOpt("timeout", default=60, min=1,
-                 help="Timeout in seconds of one Prometheus request."),
+    *_clients.prometheus_opts(url_default=None),
     cfg.DictOpt("filters", default={},
                 help="Label matchers (label:value,...) added to the scope "
                      "discovery query."),
