@@ -36,15 +36,19 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     log "creating $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-log "installing CloudKitty and the cloudkitty client into $VENV"
-{
-    "$VENV/bin/pip" install -q -U pip
-    "$VENV/bin/pip" install -q -r requirements.txt python-cloudkittyclient
-    "$VENV/bin/pip" install -q -e .
-} 2>&1 | grep -v '^WARNING' || true
-"$VENV/bin/python" -c 'import cloudkitty' || { log "installation failed"; exit 1; }
-
 mkdir -p "$STATE"
+log "installing CloudKitty and the cloudkitty client into $VENV" \
+    "(log: $STATE/install.log)"
+if ! {
+    "$VENV/bin/pip" install -U pip &&
+    "$VENV/bin/pip" install -r requirements.txt python-cloudkittyclient &&
+    "$VENV/bin/pip" install -e .
+} > "$STATE/install.log" 2>&1; then
+    tail -n 20 "$STATE/install.log" >&2
+    log "installation failed; see $STATE/install.log"
+    exit 1
+fi
+
 cat > "$CONF" <<CONF
 [DEFAULT]
 auth_strategy = noauth
@@ -76,7 +80,8 @@ log "configuration: $CONF"
 log "creating the database schema"
 "$VENV/bin/cloudkitty-dbsync" --config-file "$CONF" upgrade
 "$VENV/bin/cloudkitty-storage-init" --config-file "$CONF"
-"$VENV/bin/cloudkitty-dbsync" --config-file "$CONF" version
+printf 'schema revision: %s\n' \
+    "$("$VENV/bin/cloudkitty-dbsync" --config-file "$CONF" version)"
 
 stop_api
 log "starting the API on $API"

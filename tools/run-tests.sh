@@ -19,13 +19,17 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     log "creating $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-log "installing CloudKitty and test requirements into $VENV"
-"$VENV/bin/pip" install -q -U pip 2>&1 | grep -v '^WARNING' || true
-"$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt 2>&1 \
-    | grep -v '^WARNING' || true
-"$VENV/bin/pip" install -q -e . 2>&1 | grep -v '^WARNING' || true
-"$VENV/bin/python" -c 'import cloudkitty, pytest' \
-    || { log "installation failed"; exit 1; }
+log "installing CloudKitty and test requirements into $VENV" \
+    "(log: $VENV/install.log)"
+if ! {
+    "$VENV/bin/pip" install -U pip &&
+    "$VENV/bin/pip" install -r requirements.txt -r test-requirements.txt &&
+    "$VENV/bin/pip" install -e .
+} > "$VENV/install.log" 2>&1; then
+    tail -n 20 "$VENV/install.log" >&2
+    log "installation failed; see $VENV/install.log"
+    exit 1
+fi
 
 log "starting services"
 tools/services.sh start postgresql mariadb redis rabbitmq
