@@ -66,7 +66,8 @@ class ConfigError(CloudKittyError):
     """
 
     def __init__(self, reason: str, *, file: str | None = None,
-                 section: str | None = None, option: str | None = None) -> None:
+                 section: str | None = None,
+                 option: str | None = None) -> None:
         self.reason = reason
         self.file = file
         self.section = section

@@ -31,10 +31,18 @@ def make_conf(tmp_path):
     return _make
 
 
-@pytest.fixture(params=dbutil.KINDS)
-def db_url(request, tmp_path) -> Iterator[str]:
-    """An empty database URL on SQLite, PostgreSQL and MariaDB in turn."""
-    if request.param != "sqlite" and "functional" not in str(request.path):
-        pytest.skip("server databases are for functional tests")
-    with dbutil.fresh_database(request.param, str(tmp_path)) as url:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Database tests run on SQLite under tests/unit and on the server
+    databases under tests/functional (whose modules re-import the unit
+    modules, so each test is written once)."""
+    if "db_kind" in metafunc.fixturenames:
+        functional = "functional" in metafunc.definition.path.parts
+        metafunc.parametrize(
+            "db_kind", dbutil.SERVER_KINDS if functional else ("sqlite",))
+
+
+@pytest.fixture
+def db_url(db_kind: str, tmp_path) -> Iterator[str]:
+    """A fresh, empty database URL of the kind the test runs on."""
+    with dbutil.fresh_database(db_kind, str(tmp_path)) as url:
         yield url

@@ -22,6 +22,7 @@ ADMIN_URLS = {
 }
 
 KINDS = ("sqlite", "postgresql", "mysql")
+SERVER_KINDS = ("postgresql", "mysql")
 
 
 @contextmanager
