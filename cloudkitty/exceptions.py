@@ -106,6 +106,14 @@ class DatabaseError(CloudKittyError):
     default_message = "The database is unavailable."
 
 
+class RatingError(CloudKittyError):
+    """A rating module could not price a frame; nothing is stored for that
+    scope-period. The message names the module and the rule or script."""
+
+    http_status = 500
+    default_message = "Rating failed."
+
+
 class NoDataCollected(CloudKittyError):
     """A collector found nothing for a metric in a period."""
 
