@@ -14,12 +14,16 @@ import pecan
 from pecan import rest
 
 from cloudkitty.api.v1.controllers import info as info_api
+from cloudkitty.api.v1.controllers import rating as rating_api
 
 
 class V1Controller(rest.RestController):
     """``/v1`` itself answers 405; its children are the resources."""
 
     info = info_api.InfoController()
+    rating = rating_api.RatingController()
+    #: Historical name of /v1/rating, still used by clients.
+    billing = rating
 
     @pecan.expose()
     def _route(self, args: list[str], request: Any = None) -> Any:

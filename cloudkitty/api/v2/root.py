@@ -7,6 +7,10 @@ as ``/v2/task/reprocesses`` mount a plain object holding the resource).
 """
 from __future__ import annotations
 
+from cloudkitty.api.v2 import rating as rating_api
+
 
 class V2Controller:
     """``/v2``; unknown paths answer 404 ``{"message": ...}``."""
+
+    rating = rating_api.RatingResources()
