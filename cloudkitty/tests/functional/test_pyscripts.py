@@ -1,0 +1,2 @@
+"""pyscripts execution on PostgreSQL and MariaDB."""
+from cloudkitty.tests.unit.test_pyscripts import *  # noqa: F403
