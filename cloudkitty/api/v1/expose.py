@@ -19,6 +19,7 @@ import pecan
 import pecan.util
 import wsme
 import wsme.api
+import wsme.exc
 import wsme.rest.args
 import wsme.rest.json
 import wsme.types
@@ -47,9 +48,15 @@ def wsexpose(return_type: Any = None, *arg_types: Any,
         @functools.wraps(func)
         def handler(self: Any, *args: Any, **kwargs: Any) -> str:
             request = pecan.request
-            args, kwargs = wsme.rest.args.get_args(
-                funcdef, args, kwargs, request.params, None,
-                request.body, request.content_type)
+            try:
+                args, kwargs = wsme.rest.args.get_args(
+                    funcdef, args, kwargs, request.params, None,
+                    request.body, request.content_type)
+            except (AttributeError, TypeError, ValueError) as exc:
+                # WSME assumes a JSON object body; anything else ("[]",
+                # "5") breaks deep inside it.
+                raise wsme.exc.ClientSideError(
+                    f"Invalid request body: {exc}") from None
             if funcdef.pass_request:
                 kwargs[funcdef.pass_request] = request
             result = func(self, *args, **kwargs)

@@ -71,6 +71,15 @@ def test_v1_unknown_body_attribute_keeps_wsme_text(
         "Client", "Unknown attribute for argument thing: colour")
 
 
+@pytest.mark.parametrize("body", [b"[]", b'"x"', b"5", b"[1, 2]"])
+def test_v1_body_that_is_not_an_object_is_a_client_error(
+        noauth_app: webtest.TestApp, body: bytes) -> None:
+    response = noauth_app.post("/v1/tests/", body,
+                               content_type="application/json", status=400)
+    assert response.json["faultcode"] == "Client"
+    assert response.json["faultstring"].startswith("Invalid request body")
+
+
 def test_v1_unknown_argument_is_rejected(
         noauth_app: webtest.TestApp) -> None:
     response = noauth_app.get("/v1/tests/?colour=red", status=400)
