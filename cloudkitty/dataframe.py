@@ -35,6 +35,8 @@ __all__ = ["DataPoint", "DataFrame", "DataFrameBuilder", "parse_datetime",
 Number = decimal.Decimal | int | float | str
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_DECIMAL = decimal.Decimal
+_new_object = object.__new__
 _BASIC_ISO = re.compile(
     r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?"
     r"(Z|[+-]\d{2}:?\d{2})?$")
@@ -113,7 +115,7 @@ def parse_datetime(value: Any, field: str) -> datetime.datetime:
             field=field) from None
 
 
-@dataclasses.dataclass(frozen=True, init=False, eq=True)
+@dataclasses.dataclass(frozen=True, init=False, eq=True, slots=True)
 class DataPoint:
     """One rated (or to-be-rated) measurement.
 
@@ -168,6 +170,19 @@ class DataPoint:
 
     def set_price(self, price: Number) -> DataPoint:
         """A copy with ``price`` replaced."""
+        if price.__class__ is _DECIMAL and price.is_finite():
+            # Rating modules call this once per point: a finite Decimal
+            # needs no validation and the other fields are already
+            # validated and immutable, so share them instead of rebuilding
+            # the point through __init__.
+            new = _new_object(self.__class__)
+            _set_unit(new, self.unit)
+            _set_qty(new, self.qty)
+            _set_price(new, price)
+            _set_groupby(new, self.groupby)
+            _set_metadata(new, self.metadata)
+            _set_description(new, self.description)
+            return new
         return self.replace(price=price)
 
     def as_dict(self, legacy: bool = False,
@@ -248,6 +263,22 @@ class DataPoint:
         return _frozen_mapping(data[key], field)
 
 
+def _slot_setter(name: str) -> Callable[[DataPoint, Any], None]:
+    """The raw setter of a DataPoint slot, which bypasses the frozen
+    ``__setattr__``: used to fill a copy in :meth:`DataPoint.set_price`."""
+    setter: Callable[[DataPoint, Any], None] = getattr(DataPoint,
+                                                       name).__set__
+    return setter
+
+
+_set_unit = _slot_setter("unit")
+_set_qty = _slot_setter("qty")
+_set_price = _slot_setter("price")
+_set_groupby = _slot_setter("groupby")
+_set_metadata = _slot_setter("metadata")
+_set_description = _slot_setter("description")
+
+
 @dataclasses.dataclass(frozen=True, init=False, eq=True)
 class DataFrame:
     """The points of one period ``[start, end)``, by metric type.
@@ -273,12 +304,14 @@ class DataFrame:
             if not isinstance(metric_type, str):
                 raise DataFrameError("'usage' keys must be strings.",
                                      field="usage")
-            frozen[metric_type] = tuple(points)
-            for index, point in enumerate(frozen[metric_type]):
-                if not isinstance(point, DataPoint):
-                    field = f"usage.{metric_type}[{index}]"
-                    raise DataFrameError(f"'{field}' must be a DataPoint.",
-                                         field=field)
+            frozen[metric_type] = points = tuple(points)
+            # One pass in C for the usual case of plain DataPoints.
+            if set(map(type, points)) - {DataPoint}:
+                for index, point in enumerate(points):
+                    if not isinstance(point, DataPoint):
+                        field = f"usage.{metric_type}[{index}]"
+                        raise DataFrameError(
+                            f"'{field}' must be a DataPoint.", field=field)
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
         object.__setattr__(self, "usage", MappingProxyType(frozen))
