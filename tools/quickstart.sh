@@ -103,5 +103,7 @@ show curl -s -m 5 "$API/"
 show curl -s -m 5 "$API/v1/info/metrics"
 show "$VENV/bin/cloudkitty" --os-auth-type none --os-endpoint "$API" \
     info metric list
+show "$VENV/bin/cloudkitty" --os-auth-type none --os-endpoint "$API" \
+    module list
 log "the API keeps running at $API (pid $(cat "$STATE/api.pid"));" \
     "stop it with: tools/quickstart.sh stop"
