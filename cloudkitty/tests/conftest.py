@@ -7,7 +7,8 @@ import pytest
 from oslo_config import cfg
 
 from cloudkitty import service
-from cloudkitty.tests import dbutil
+from cloudkitty.db import api as db_api
+from cloudkitty.tests import dbutil, storage_factory
 
 
 @pytest.fixture
@@ -46,3 +47,13 @@ def db_url(db_kind: str, tmp_path) -> Iterator[str]:
     """A fresh, empty database URL of the kind the test runs on."""
     with dbutil.fresh_database(db_kind, str(tmp_path)) as url:
         yield url
+
+
+@pytest.fixture
+def migrated_conf(make_conf, db_url: str) -> Iterator[cfg.ConfigOpts]:
+    """``db_url`` migrated to head and a configuration using it with the
+    sqlalchemy storage (``storage_factory.storage_conf``); the engines
+    the test opened are disposed afterwards."""
+    storage_factory.migrate(db_url)
+    yield storage_factory.storage_conf(make_conf, db_url)
+    db_api.dispose_engines()

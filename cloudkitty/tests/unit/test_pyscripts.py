@@ -15,7 +15,6 @@ from cloudkitty import exceptions
 from cloudkitty.dataframe import DataFrame, DataPoint
 from cloudkitty.db import api as db_api
 from cloudkitty.rating.pyscripts import PyScripts, db
-from cloudkitty.tests import storage_factory as f
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 3, 10, 12, 0, 0)
@@ -38,10 +37,8 @@ for point in data['usage']['instance']:
 
 
 @pytest.fixture
-def conf(make_conf, db_url):
-    f.migrate(db_url)
-    yield f.storage_conf(make_conf, db_url)
-    db_api.dispose_engines()
+def conf(migrated_conf):
+    return migrated_conf
 
 
 @pytest.fixture

@@ -76,10 +76,8 @@ PROCESSORS: dict[str, type[RatingProcessor]] = {
 
 
 @pytest.fixture
-def conf(make_conf, db_url):
-    f.migrate(db_url)
-    yield f.storage_conf(make_conf, db_url)
-    db_api.dispose_engines()
+def conf(migrated_conf):
+    return migrated_conf
 
 
 @pytest.fixture

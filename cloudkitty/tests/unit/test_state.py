@@ -13,17 +13,14 @@ import sqlalchemy as sa
 from cloudkitty import exceptions
 from cloudkitty.db import api as db_api
 from cloudkitty.storage.state import ReprocessingSchedules, StateManager
-from cloudkitty.tests import storage_factory as f
 from cloudkitty.tests.storage_factory import UTC, at
 
 PLUS2 = datetime.timezone(datetime.timedelta(hours=2))
 
 
 @pytest.fixture
-def conf(make_conf, db_url):
-    f.migrate(db_url)
-    yield f.storage_conf(make_conf, db_url)
-    db_api.dispose_engines()
+def conf(migrated_conf):
+    return migrated_conf
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from cloudkitty import exceptions
-from cloudkitty.db import api as db_api
 from cloudkitty.storage import get_storage
 from cloudkitty.storage.state import ReprocessingSchedules, StateManager
 from cloudkitty.storage.v2.sqlalchemy import SQLAlchemyStorage
@@ -22,10 +21,8 @@ from cloudkitty.tests.storage_factory import T0, at, frame, point
 
 
 @pytest.fixture
-def conf(make_conf, db_url):
-    f.migrate(db_url)
-    yield f.storage_conf(make_conf, db_url)
-    db_api.dispose_engines()
+def conf(migrated_conf):
+    return migrated_conf
 
 
 @pytest.fixture

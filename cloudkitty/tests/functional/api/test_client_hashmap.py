@@ -3,24 +3,16 @@ real ``cloudkitty-api`` (noauth) on SQLite and on PostgreSQL, with rating
 API version 1 and 2 (COMPAT.md §12)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cloudkitty.db import api as db_api
-from cloudkitty.db import migration
-from cloudkitty.tests import dbutil
 from cloudkitty.tests.functional.api.conftest import (
-    METRICS_YML,
-    PASTE_FILE,
-    _wait_until_serving,
-    free_port,
+    CLIENT_DB_KINDS,
+    api_on_fresh_database,
 )
 from cloudkitty.tests.functional.api.test_client_cli import as_json
 from cloudkitty.tests.functional.api.test_client_cli import (
@@ -31,39 +23,12 @@ CK = Callable[..., Any]
 COST_1_5 = "1.5" + "0" * 27
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=CLIENT_DB_KINDS)
 def hashmap_api(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a ``cloudkitty-api`` on a fresh, migrated database."""
-    tmp_path = tmp_path_factory.mktemp("hashmap-api")
-    with dbutil.fresh_database(request.param, str(tmp_path)) as url:
-        engine = db_api.create_engine(url)
-        migration.upgrade(engine)
-        engine.dispose()
-        metrics = tmp_path / "metrics.yml"
-        metrics.write_text(METRICS_YML)
-        port = free_port()
-        conf = tmp_path / "cloudkitty.conf"
-        conf.write_text(
-            f"[DEFAULT]\nauth_strategy = noauth\n"
-            f"api_paste_config = {PASTE_FILE}\n"
-            f"[api]\nhost_ip = 127.0.0.1\nport = {port}\n"
-            f"[database]\nconnection = {url}\n"
-            f"[storage]\nbackend = sqlalchemy\n"
-            f"[collect]\ncollector = prometheus\nmetrics_conf = {metrics}\n")
-        log = (tmp_path / "api.log").open("w")
-        script = Path(sys.executable).with_name("cloudkitty-api")
-        process = subprocess.Popen(
-            [str(script), "--config-file", str(conf)],
-            stdout=log, stderr=subprocess.STDOUT)
-        api_url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_serving(api_url + "/", process)
-            yield api_url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            log.close()
+    with api_on_fresh_database(request.param, tmp_path_factory) as (url, _):
+        yield url
 
 
 @pytest.fixture(params=["1", "2"])

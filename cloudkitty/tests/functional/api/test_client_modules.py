@@ -5,11 +5,9 @@ client library."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,16 +19,16 @@ from keystoneauth1 import session as ks_session
 from cloudkitty.db import api as db_api
 from cloudkitty.db.models import hashmap as hm
 from cloudkitty.rating import modules
-from cloudkitty.tests import dbutil
-from cloudkitty.tests import storage_factory as f
 from cloudkitty.tests.functional.api.conftest import (
-    PASTE_FILE,
-    _wait_until_serving,
-    free_port,
+    CLIENT_DB_KINDS,
+    api_on_fresh_database,
 )
 from cloudkitty.tests.functional.api.test_client_cli import (
     as_json,
     cloudkitty,
+)
+from cloudkitty.tests.unit.api.test_rating_quote import (
+    add_instance_flavor_field,
 )
 
 #: A module every installation has that is off until enabled.
@@ -55,34 +53,17 @@ class Api:
                                 session=ks_session.Session(auth=auth))
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=CLIENT_DB_KINDS)
 def api(request: pytest.FixtureRequest,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp_path = tmp_path_factory.mktemp(f"api-{request.param}")
-    with dbutil.fresh_database(request.param, str(tmp_path)) as db_url:
-        f.migrate(db_url)
-        port = free_port()
-        conf = tmp_path / "cloudkitty.conf"
-        conf.write_text(
-            f"[DEFAULT]\nauth_strategy = noauth\n"
-            f"api_paste_config = {PASTE_FILE}\n"
-            f"[api]\nhost_ip = 127.0.0.1\nport = {port}\n"
-            f"[database]\nconnection = {db_url}\n"
-            f"[storage]\nbackend = sqlalchemy\n"
-            f"[collect]\ncollector = prometheus\n")
-        script = Path(sys.executable).with_name("cloudkitty-api")
-        with (tmp_path / "api.log").open("w") as log:
-            process = subprocess.Popen(
-                [str(script), "--config-file", str(conf)],
-                stdout=log, stderr=subprocess.STDOUT)
-            api = Api(f"http://127.0.0.1:{port}", db_url)
-            try:
-                _wait_until_serving(api.url + "/", process)
-                yield api
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
-                api.engine.dispose()
+    # This server keeps metrics_conf at its default (no metrics.yml).
+    with api_on_fresh_database(request.param, tmp_path_factory,
+                               metrics_yml=None) as (url, db_url):
+        api = Api(url, db_url)
+        try:
+            yield api
+        finally:
+            api.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -182,14 +163,7 @@ def _add_rules(api: Api) -> None:
     """instance: global service flat 2 and flavor m1.small rate 3; a
     project-only flat 50 a quote ignores."""
     with db_api.session_scope(api.engine) as session:
-        service = hm.HashMapService(service_id=str(uuid.uuid4()),
-                                    name="instance")
-        session.add(service)
-        session.flush()
-        field = hm.HashMapField(field_id=str(uuid.uuid4()),
-                                name="flavor_name", service_id=service.id)
-        session.add(field)
-        session.flush()
+        service, field = add_instance_flavor_field(session)
         for cost, kind, parent, value, tenant in (
                 ("2", "flat", {"service_id": service.id}, None, None),
                 ("3", "rate", {"field_id": field.id}, "m1.small", None),

@@ -6,20 +6,15 @@ from __future__ import annotations
 import datetime
 import hashlib
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cloudkitty.tests import dbutil
-from cloudkitty.tests import storage_factory as f
 from cloudkitty.tests.functional.api.conftest import (
-    METRICS_YML,
-    PASTE_FILE,
-    _wait_until_serving,
-    free_port,
+    CLIENT_DB_KINDS,
+    api_on_fresh_database,
 )
 from cloudkitty.tests.functional.api.test_client_cli import (
     as_json,
@@ -34,38 +29,13 @@ COLUMNS = ["Name", "Script ID", "Checksum", "Data", "Script Start Date",
 FUTURE_START = "2099-01-01T00:00:00"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=CLIENT_DB_KINDS)
 def api_url(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A ``cloudkitty-api`` on a freshly migrated database of each kind
     (this module's tests write, so they get their own server)."""
-    tmp_path = tmp_path_factory.mktemp(f"api-{request.param}")
-    with dbutil.fresh_database(request.param, str(tmp_path)) as db_url:
-        f.migrate(db_url)
-        metrics = tmp_path / "metrics.yml"
-        metrics.write_text(METRICS_YML)
-        port = free_port()
-        conf = tmp_path / "cloudkitty.conf"
-        conf.write_text(
-            f"[DEFAULT]\nauth_strategy = noauth\n"
-            f"api_paste_config = {PASTE_FILE}\n"
-            f"[api]\nhost_ip = 127.0.0.1\nport = {port}\n"
-            f"[database]\nconnection = {db_url}\n"
-            f"[storage]\nbackend = sqlalchemy\n"
-            f"[collect]\ncollector = prometheus\n"
-            f"metrics_conf = {metrics}\n")
-        script = Path(sys.executable).with_name("cloudkitty-api")
-        with (tmp_path / "api.log").open("w") as log:
-            process = subprocess.Popen(
-                [str(script), "--config-file", str(conf)],
-                stdout=log, stderr=subprocess.STDOUT)
-            url = f"http://127.0.0.1:{port}"
-            try:
-                _wait_until_serving(url + "/", process)
-                yield url
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
+    with api_on_fresh_database(request.param, tmp_path_factory) as (url, _):
+        yield url
 
 
 @pytest.fixture(params=["1", "2"])

@@ -209,20 +209,27 @@ def _mapping(cost: str, map_type: str, *, service_id: int | None = None,
         created_at=PAST, start=start, created_by="tests")
 
 
+def add_instance_flavor_field(session: Any
+                              ) -> tuple[hm.HashMapService, hm.HashMapField]:
+    """The hashmap service ``instance`` and its field ``flavor_name``,
+    flushed so their ids can parent rules."""
+    service = hm.HashMapService(service_id=str(uuid.uuid4()), name="instance")
+    session.add(service)
+    session.flush()
+    field = hm.HashMapField(field_id=str(uuid.uuid4()), name="flavor_name",
+                            service_id=service.id)
+    session.add(field)
+    session.flush()
+    return service, field
+
+
 @pytest.fixture
 def hashmap_rules(db_conf) -> None:
     """instance: service flat 2 and flavor_name m1.small rate 3 (global);
     a project rule and a future rule that a quote must not use."""
     engine = db_api.get_engine(db_conf())
     with db_api.session_scope(engine) as session:
-        service = hm.HashMapService(service_id=str(uuid.uuid4()),
-                                    name="instance")
-        session.add(service)
-        session.flush()
-        field = hm.HashMapField(field_id=str(uuid.uuid4()),
-                                name="flavor_name", service_id=service.id)
-        session.add(field)
-        session.flush()
+        service, field = add_instance_flavor_field(session)
         session.add_all([
             _mapping("2", "flat", service_id=service.id),
             _mapping("3", "rate", field_id=field.id, value="m1.small"),
