@@ -114,6 +114,22 @@ class RatingError(CloudKittyError):
     default_message = "Rating failed."
 
 
+class CollectError(CloudKittyError):
+    """A collector could not get a metric of a scope for a period (server
+    down, timeout, 5xx, error answer, garbage). Nothing of that
+    scope-period is handed on; it is retried next cycle."""
+
+    http_status = 503
+    default_message = "Collection failed."
+
+
+class FetchError(CloudKittyError):
+    """A fetcher could not list the scopes to rate."""
+
+    http_status = 503
+    default_message = "Scope discovery failed."
+
+
 class NoDataCollected(CloudKittyError):
     """A collector found nothing for a metric in a period."""
 

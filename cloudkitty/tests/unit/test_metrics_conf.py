@@ -390,7 +390,8 @@ def test_load_metrics_reads_the_configured_file(make_conf: Any,
     path.write_text("metrics:\n  cpu:\n    unit: instance\n"
                     "    groupby: [id]\n")
     conf = make_conf({"collect": {"metrics_conf": str(path),
-                                  "scope_key": "tenant"}})
+                                  "scope_key": "tenant",
+                                  "collector": "prometheus"}})
     result = metrics.load_metrics(conf)
     assert result["cpu"]["groupby"] == ["id", "tenant"]
 
@@ -398,7 +399,8 @@ def test_load_metrics_reads_the_configured_file(make_conf: Any,
 def test_relative_metrics_path_is_next_to_the_config_file(
         make_conf: Any, tmp_path: pathlib.Path) -> None:
     (tmp_path / "m.yml").write_text("metrics:\n  cpu:\n    unit: vm\n")
-    conf = make_conf({"collect": {"metrics_conf": "m.yml"}})
+    conf = make_conf({"collect": {"metrics_conf": "m.yml",
+                                  "collector": "prometheus"}})
     assert metrics.metrics_path(conf) == str(tmp_path / "m.yml")
     assert list(metrics.load_metrics(conf)) == ["cpu"]
 

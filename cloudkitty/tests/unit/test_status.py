@@ -41,7 +41,9 @@ def settings(db_url: str) -> dict[str, dict[str, object]]:
     return {
         "database": {"connection": db_url},
         "storage": {"backend": "sqlalchemy"},
-        "collect": {"metrics_conf": str(SHIPPED_METRICS)},
+        # The shipped metrics.yml is written for the Prometheus collector.
+        "collect": {"metrics_conf": str(SHIPPED_METRICS),
+                    "collector": "prometheus"},
     }
 
 
