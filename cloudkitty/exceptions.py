@@ -83,9 +83,33 @@ class ConfigError(CloudKittyError):
         message = f"{prefix}: {reason}" if prefix else reason
         super().__init__(message)
 
+    def lines(self) -> list[str]:
+        """One line per problem, as the console scripts print them."""
+        return [self.message]
+
 
 class InvalidMetricsConfig(ConfigError):
     """metrics.yml is unreadable or does not validate."""
+
+
+class InvalidMetricsConfigProblems(InvalidMetricsConfig):
+    """Several problems in one metrics file, each its own message.
+
+    ``file``, ``section``, ``option`` and ``reason`` are those of the first
+    problem; :attr:`problems` holds them all.
+    """
+
+    def __init__(self, problems: list[InvalidMetricsConfig]) -> None:
+        first = problems[0]
+        super().__init__(first.reason, file=first.file,
+                         section=first.section, option=first.option)
+        self.problems = problems
+        self.message = (f"{first.message} (and {len(problems) - 1} more "
+                        "problems)")
+        self.args = (self.message,)
+
+    def lines(self) -> list[str]:
+        return [problem.message for problem in self.problems]
 
 
 class DataFrameError(InvalidInput):

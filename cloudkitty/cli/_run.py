@@ -18,7 +18,8 @@ def run(main: Callable[[], int | None]) -> None:
     try:
         status = main()
     except exceptions.ConfigError as exc:
-        print(f"{prog}: configuration error: {exc}", file=sys.stderr)
+        for line in exc.lines():
+            print(f"{prog}: configuration error: {line}", file=sys.stderr)
         sys.exit(1)
     except exceptions.DatabaseError as exc:
         print(f"{prog}: database error: {exc}", file=sys.stderr)

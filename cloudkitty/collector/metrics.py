@@ -255,12 +255,19 @@ def _invalid_reason(error: vol.Invalid) -> str:
     return " ".join(str(error.msg).split())
 
 
-def _first_error(exc: vol.Invalid) -> vol.Invalid:
+def _all_errors(exc: vol.Invalid) -> list[vol.Invalid]:
     if isinstance(exc, vol.MultipleInvalid) and exc.errors:
-        # The order of voluptuous' errors follows dict iteration; report
-        # the one on the alphabetically first key so messages are stable.
-        return min(exc.errors, key=lambda e: [str(p) for p in e.path])
-    return exc
+        # The order of voluptuous' errors follows dict iteration; sort them
+        # by key so messages are stable.
+        return sorted(exc.errors, key=lambda e: [str(p) for p in e.path])
+    return [exc]
+
+
+def _raise_all(problems: list[exceptions.InvalidMetricsConfig]) -> None:
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise exceptions.InvalidMetricsConfigProblems(problems)
 
 
 class _Context:
@@ -289,10 +296,14 @@ def _validate_extra_args(ctx: _Context, section: str, given: dict[str, Any],
     try:
         return dict(schema(given))
     except vol.Invalid as exc:
-        error = _first_error(exc)
-        path = ".".join(str(p) for p in error.path)
-        option = f"extra_args.{path}" if path else "extra_args"
-        raise ctx.error(_invalid_reason(error), section, option) from None
+        problems = []
+        for error in _all_errors(exc):
+            path = ".".join(str(p) for p in error.path)
+            option = f"extra_args.{path}" if path else "extra_args"
+            problems.append(ctx.error(_invalid_reason(error), section,
+                                      option))
+        _raise_all(problems)
+        raise AssertionError("unreachable") from None
     except (ValueError, TypeError) as exc:
         raise ctx.error(" ".join(str(exc).split()) or "invalid value",
                         section, "extra_args") from None
@@ -310,9 +321,11 @@ def _validate_entry(ctx: _Context, name: str, entry: Any, index: int | None,
     try:
         metric: dict[str, Any] = _METRIC_SCHEMA(entry)
     except vol.Invalid as exc:
-        error = _first_error(exc)
-        option = str(error.path[0]) if error.path else None
-        raise ctx.error(_invalid_reason(error), section, option) from None
+        _raise_all([
+            ctx.error(_invalid_reason(error), section,
+                      str(error.path[0]) if error.path else None)
+            for error in _all_errors(exc)])
+        raise AssertionError("unreachable") from None
 
     if metric["mutate"] == "MAP" and "mutate_map" not in metric:
         raise ctx.error("required when mutate is MAP", section, "mutate_map")
@@ -361,7 +374,9 @@ def validate_metrics(raw: Any, *, scope_key: str, file: str | None = None,
 
     Raises :class:`InvalidMetricsConfig` with ``file``, ``section`` (the
     metric; ``<metric>@#<alt_name>`` or ``<metric> (entry N)`` for an entry
-    of a list), ``option`` (the key) and a reason.
+    of a list), ``option`` (the key) and a reason; when the file has
+    several problems, :class:`InvalidMetricsConfigProblems` carrying one
+    such error per problem.
     """
     ctx = _Context(file)
     if not isinstance(raw, dict):
@@ -377,21 +392,41 @@ def validate_metrics(raw: Any, *, scope_key: str, file: str | None = None,
                         "definition", option="metrics")
 
     result: dict[str, dict[str, Any]] = {}
+    problems: list[exceptions.InvalidMetricsConfig] = []
     for name, definition in metrics.items():
-        if not isinstance(name, str) or not name.strip():
-            raise ctx.error("a metric name must be a non-empty string",
-                            section=str(name), option="metrics")
-        if KEY_SEPARATOR in name:
-            raise ctx.error(f"a metric name must not contain "
-                            f"'{KEY_SEPARATOR}'", section=name)
-        entries: list[tuple[int | None, Any]]
-        if isinstance(definition, list):
-            if not definition:
-                raise ctx.error("an empty list defines nothing", name)
-            entries = list(enumerate(definition))
-        else:
-            entries = [(None, definition)]
-        for index, entry in entries:
+        try:
+            _validate_metric(ctx, name, definition, scope_key,
+                             extra_args_schema, result)
+        except exceptions.InvalidMetricsConfigProblems as exc:
+            problems.extend(exc.problems)
+        except exceptions.InvalidMetricsConfig as exc:
+            problems.append(exc)
+    _raise_all(problems)
+    return result
+
+
+def _validate_metric(ctx: _Context, name: Any, definition: Any,
+                     scope_key: str,
+                     extra_args_schema: ExtraArgsValidator | None,
+                     result: dict[str, dict[str, Any]]) -> None:
+    """Validate one metric (all its entries) into ``result``; every
+    problem found is raised together."""
+    if not isinstance(name, str) or not name.strip():
+        raise ctx.error("a metric name must be a non-empty string",
+                        section=str(name), option="metrics")
+    if KEY_SEPARATOR in name:
+        raise ctx.error(f"a metric name must not contain "
+                        f"'{KEY_SEPARATOR}'", section=name)
+    entries: list[tuple[int | None, Any]]
+    if isinstance(definition, list):
+        if not definition:
+            raise ctx.error("an empty list defines nothing", name)
+        entries = list(enumerate(definition))
+    else:
+        entries = [(None, definition)]
+    problems: list[exceptions.InvalidMetricsConfig] = []
+    for index, entry in entries:
+        try:
             key, metric = _validate_entry(ctx, name, entry, index, scope_key,
                                           extra_args_schema)
             if key in result:
@@ -399,8 +434,14 @@ def validate_metrics(raw: Any, *, scope_key: str, file: str | None = None,
                     f"duplicate metric '{key}': give each entry of "
                     "this metric a different alt_name",
                     _section(name, entry, index), "alt_name")
-            result[key] = metric
-    return result
+        except exceptions.InvalidMetricsConfigProblems as exc:
+            problems.extend(exc.problems)
+            continue
+        except exceptions.InvalidMetricsConfig as exc:
+            problems.append(exc)
+            continue
+        result[key] = metric
+    _raise_all(problems)
 
 
 def metric_name(key: str) -> str:

@@ -423,6 +423,63 @@ def test_check_metrics_conf_raises_for_an_invalid_file(
                                "mutate_map: required when mutate is MAP")
 
 
+def test_every_problem_of_a_file_is_reported(tmp_path: pathlib.Path
+                                              ) -> None:
+    path = tmp_path / "m.yml"
+    raw = {"metrics": {
+        "cpu": {"unit": "vm", "mutate": "MAP"},
+        "ok": {"unit": "GiB"},
+        "ram": [{"alt_name": "a", "factor": "x/y"},
+                {"unit": "MB", "alt_name": "b", "colour": 1}],
+    }}
+    with pytest.raises(exceptions.InvalidMetricsConfigProblems) as info:
+        metrics.validate_metrics(raw, scope_key="project_id", file=str(path))
+    assert info.value.lines() == [
+        f"file {path}, section [cpu], option mutate_map: required when "
+        "mutate is MAP",
+        f"file {path}, section [ram@#a], option factor: "
+        + info.value.problems[1].reason,
+        f"file {path}, section [ram@#a], option unit: required key is "
+        "missing",
+        f"file {path}, section [ram@#b], option colour: "
+        + info.value.problems[3].reason,
+    ]
+    assert str(info.value).endswith("(and 3 more problems)")
+
+
+def test_console_scripts_print_one_line_per_problem(
+        tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudkitty.cli import _run
+
+    metrics_file = tmp_path / "m.yml"
+    metrics_file.write_text("metrics:\n  cpu:\n    unit: vm\n"
+                            "    mutate: MAP\n  ram: {}\n")
+    conf_file = tmp_path / "cloudkitty.conf"
+    conf_file.write_text(f"[collect]\ncollector = prometheus\n"
+                         f"metrics_conf = {metrics_file}\n")
+
+    def main() -> int:
+        from oslo_config import cfg
+
+        from cloudkitty import service
+        service.prepare_service(["--config-file", str(conf_file)],
+                                conf=cfg.ConfigOpts(), setup_logging=False,
+                                checks=[metrics.check_metrics_conf])
+        return 0
+
+    monkeypatch.setattr(sys, "argv", ["cloudkitty-processor"])
+    with pytest.raises(SystemExit) as info:
+        _run.run(main)
+    assert info.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"cloudkitty-processor: configuration error: file {metrics_file}, "
+        "section [cpu], option mutate_map: required when mutate is MAP",
+        f"cloudkitty-processor: configuration error: file {metrics_file}, "
+        "section [ram], option unit: required key is missing",
+    ]
+
+
 def _install_collector(site: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
                        module_text: str) -> None:
     """A real installed distribution declaring a collector entry point."""
