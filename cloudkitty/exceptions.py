@@ -162,3 +162,19 @@ class NoDataCollected(CloudKittyError):
         self.metric = metric
         super().__init__(f"Collector '{collector}' returned no data for "
                          f"metric '{metric}'.")
+
+
+class StaleProgress(Conflict):
+    """A scope-period was handed over for storage, but the scope's progress
+    (state or reprocessing schedule) is no longer where the collector saw
+    it (another worker, a reset or a retry moved it). Nothing was written."""
+
+    default_message = "The scope's progress moved; the frame is stale."
+
+
+class ProcessorError(CloudKittyError):
+    """The processor could not hand a frame over or get it rated (RPC
+    timeout, no rating worker, transport down)."""
+
+    http_status = 503
+    default_message = "The rating processor is unavailable."

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 from oslo_config import cfg
@@ -100,6 +101,15 @@ def check_storage_backend(conf: cfg.ConfigOpts) -> None:
             section="storage", option="backend")
 
 
+def quiet_library_warnings() -> None:
+    """Keep warnings about the libraries' own dependencies (oslo.messaging
+    imports eventlet, which warns it is deprecated) off stderr, where an
+    operator would take them for a problem of the service."""
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    warnings.filterwarnings("ignore", category=DeprecationWarning,
+                            module=r"(oslo_\w+|eventlet)(\.|$)")
+
+
 def prepare_service(argv: Sequence[str] | None = None,
                     config_files: Iterable[str] | None = None,
                     conf: cfg.ConfigOpts | None = None,
@@ -115,6 +125,7 @@ def prepare_service(argv: Sequence[str] | None = None,
     section, option and reason when the configuration cannot be used.
     """
     conf = cfg.CONF if conf is None else conf
+    quiet_library_warnings()
     ck_conf.register_opts(conf)
     try:
         conf(list(argv or []), project="cloudkitty",

@@ -64,7 +64,7 @@ connection = sqlite:///$STATE/cloudkitty.sqlite
 
 [collect]
 collector = prometheus
-metrics_conf = $ROOT/etc/cloudkitty/metrics.yml
+metrics_conf = $ROOT/etc/cloudkitty/metrics-prometheus.yml
 
 [collector_prometheus]
 prometheus_url = http://127.0.0.1:9090/api/v1

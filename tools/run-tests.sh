@@ -32,7 +32,7 @@ if ! {
 fi
 
 log "starting services"
-tools/services.sh start postgresql mariadb redis rabbitmq prometheus gnocchi keystone
+tools/services.sh start postgresql mariadb redis etcd rabbitmq prometheus gnocchi keystone
 set -a
 eval "$(tools/services.sh env)"
 set +a

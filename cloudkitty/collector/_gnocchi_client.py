@@ -5,7 +5,9 @@ search. Authentication follows the group's ``gnocchi_auth_type``:
 
 * ``keystone``: a keystoneauth1 session built from the group's keystoneauth
   options (or its ``auth_section``); the endpoint of service type
-  ``metric`` is looked up in the catalog with ``interface``/``region_name``;
+  ``metric`` is looked up in the catalog with ``interface``/``region_name``
+  on the first request; missing, incomplete or unknown credentials are a
+  ``ConfigError`` when the client is built;
 * ``basic``: plain ``requests`` against ``gnocchi_endpoint`` with the
   header Gnocchi's basic auth reads (``gnocchi_user`` and an empty
   password).
@@ -23,15 +25,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
+from oslo_config import cfg
 from requests.adapters import HTTPAdapter
 
 from cloudkitty import exceptions
-
-if TYPE_CHECKING:
-    from oslo_config import cfg
 
 __all__ = ["GnocchiClient", "SEARCH_PAGE_SIZE"]
 
@@ -64,6 +64,46 @@ def _description(response: requests.Response) -> str:
     return json.dumps(body)[:300]
 
 
+def _keystone_session(conf: cfg.ConfigOpts, group: str,
+                      http: requests.Session) -> Any:
+    """The keystoneauth session of ``group`` (or of its ``auth_section``).
+
+    Raises :class:`ConfigError` naming the section when the credentials
+    are missing, incomplete or name an unknown plugin, rather than failing
+    on the first collection.
+    """
+    # Imported here: only the keystone mode needs it.
+    from keystoneauth1 import exceptions as ks_exc
+    from keystoneauth1 import loading as ks_loading
+
+    section = getattr(conf, group).auth_section
+    if section:
+        # keystoneauth reads auth_type from the referenced section, which
+        # must therefore carry the base auth options.
+        try:
+            ks_loading.register_auth_conf_options(conf, section)
+        except cfg.DuplicateOptError:
+            pass
+    where = section or group
+    try:
+        auth = ks_loading.load_auth_from_conf_options(conf, group)
+    except ks_exc.NoMatchingPlugin as exc:
+        raise exceptions.ConfigError(
+            str(exc), section=where, option="auth_type") from None
+    except ks_exc.MissingRequiredOptions as exc:
+        names = ", ".join(o.dest for o in exc.options)
+        raise exceptions.ConfigError(
+            f"missing keystone auth options: {names}",
+            section=where) from None
+    if auth is None:
+        raise exceptions.ConfigError(
+            "no keystone credentials configured (set auth_type or "
+            "auth_section, or gnocchi_auth_type = basic)",
+            section=group, option="auth_type")
+    return ks_loading.load_session_from_conf_options(
+        conf, group, auth=auth, session=http)
+
+
 class GnocchiClient:
     """Talks to the Gnocchi API configured in option group ``group``.
 
@@ -94,11 +134,7 @@ class GnocchiClient:
             http.headers["Authorization"] = f"basic {token}"
             self._endpoint = opts.gnocchi_endpoint.rstrip("/")
         else:
-            # Imported here: only the keystone mode needs it.
-            from keystoneauth1 import loading as ks_loading
-            auth = ks_loading.load_auth_from_conf_options(conf, group)
-            self._ks_session = ks_loading.load_session_from_conf_options(
-                conf, group, auth=auth, session=http)
+            self._ks_session = _keystone_session(conf, group, http)
             self._interface = opts.interface
             self._region = opts.region_name
         self._http = http
@@ -109,14 +145,27 @@ class GnocchiClient:
         if self._auth_type == "basic":
             return f"{self._endpoint}{path}"
         if not self._endpoint:
+            self._endpoint = self._catalog_endpoint()
+        return f"{self._endpoint}{path}"
+
+    def _catalog_endpoint(self) -> str:
+        """Authenticate and find the ``metric`` endpoint of the catalog."""
+        from keystoneauth1 import exceptions as ks_exc
+        try:
             endpoint = self._ks_session.get_endpoint(
                 service_type="metric", interface=self._interface,
                 region_name=self._region)
-            if not endpoint:
-                raise self._error("no 'metric' endpoint in the Keystone "
-                                  "catalog")
-            self._endpoint = endpoint.rstrip("/")
-        return f"{self._endpoint}{path}"
+        except ks_exc.ConnectionError as exc:
+            # Raised before any request reached Gnocchi: say who is down.
+            raise self._error(f"cannot reach Keystone: {exc}") from None
+        except ks_exc.ClientException as exc:
+            # Authentication refused, no such endpoint...
+            raise self._error(f"Keystone: {exc}") from None
+        if not endpoint:
+            raise self._error(
+                f"no {self._interface} endpoint of service type 'metric' "
+                f"in region {self._region} of the Keystone catalog")
+        return str(endpoint).rstrip("/")
 
     def _send(self, method: str, path: str, params: Any,
               body: Any) -> requests.Response:

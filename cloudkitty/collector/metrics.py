@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 import yaml
 
-from cloudkitty import exceptions
+from cloudkitty import exceptions, skip_expression
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -326,6 +326,14 @@ def _validate_entry(ctx: _Context, name: str, entry: Any, index: int | None,
                       str(error.path[0]) if error.path else None)
             for error in _all_errors(exc)])
         raise AssertionError("unreachable") from None
+
+    if "skip_datapoints_expression" in metric:
+        try:
+            skip_expression.SkipExpression.parse(
+                metric["skip_datapoints_expression"])
+        except skip_expression.InvalidExpression as exc:
+            raise ctx.error(f"invalid skip expression: {exc}", section,
+                            "skip_datapoints_expression") from None
 
     if metric["mutate"] == "MAP" and "mutate_map" not in metric:
         raise ctx.error("required when mutate is MAP", section, "mutate_map")

@@ -24,6 +24,10 @@ def set_config_defaults(conf: cfg.ConfigOpts | None = None) -> None:
     Also the ``oslo.config.opts.defaults`` entry point, so the generated
     sample shows them.
     """
+    import oslo_messaging  # imported late: heavy, and only its defaults
+
+    # Upstream's exchange, so mixed deployments share the queues.
+    oslo_messaging.set_transport_defaults(control_exchange="cloudkitty")
     cors.set_defaults(allow_headers=_CORS_ALLOW_HEADERS,
                       expose_headers=_CORS_EXPOSE_HEADERS,
                       allow_methods=_CORS_METHODS)

@@ -17,7 +17,22 @@ OPTS = [
                help="tooz coordination backend URL used for the per-scope "
                     "locks shared by processors."),
     cfg.IntOpt("max_workers", default=_CPUS, sample_default=4, min=0,
-               help="Number of rating workers; 0 disables them."),
+               help="Number of collector workers (they collect scope-periods "
+                    "and hand them to rating workers); 0 disables them."),
+    cfg.IntOpt("max_workers_rating", default=_CPUS, sample_default=4,
+               min=0,
+               help="Number of rating workers: they rate the frames the "
+                    "collector workers hand over and store them. 0 leaves "
+                    "rating to other processors sharing the message bus. "
+                    "With transport_url = fake://, collector and "
+                    "reprocessing workers rate in their own process and "
+                    "no rating worker is started."),
+    cfg.IntOpt("retry_interval", default=60, min=1,
+               help="Seconds before the next cycle after a cycle in which "
+                    "a scope could not be rated (collection error, no "
+                    "rating worker...), when shorter than the collect "
+                    "period; reprocessing workers also look for new "
+                    "schedules this often."),
     cfg.IntOpt("max_workers_reprocessing", default=_CPUS, sample_default=4,
                min=0,
                help="Number of reprocessing workers; 0 disables them."),
@@ -28,7 +43,8 @@ OPTS = [
     cfg.StrOpt("skip_datapoints_expression", default="False",
                help="Expression evaluated for each rated data point (as "
                     "'datapoint', its dict form); points for which it is "
-                    "true are not stored. Trusted operator input."),
+                    "true are not stored. Written in the skip-expression "
+                    "language (admin guide); a bad one stops start-up."),
     cfg.IntOpt("collector_request_timeout", default=300, min=30,
                help="Seconds allowed to collect all metrics of one scope "
                     "and period."),

@@ -147,19 +147,25 @@ class StateManager(_Base):
 
     @staticmethod
     def _find(session: Session, scope_id: str, scope_key: str,
-              fetcher: str, collector: str) -> ScopeState | None:
-        return session.scalars(sa.select(ScopeState).where(
+              fetcher: str, collector: str,
+              for_update: bool = False) -> ScopeState | None:
+        query = sa.select(ScopeState).where(
             ScopeState.identifier == scope_id,
             ScopeState.scope_key == scope_key,
             ScopeState.fetcher == fetcher,
-            ScopeState.collector == collector)).first()
+            ScopeState.collector == collector)
+        if for_update:
+            query = query.with_for_update()
+        return session.scalars(query).first()
 
     def _get_row(self, session: Session, scope_id: str,
                  scope_key: str | None, fetcher: str | None,
-                 collector: str | None) -> ScopeState | None:
+                 collector: str | None,
+                 for_update: bool = False) -> ScopeState | None:
         self._adopt(session, [scope_id])
         return self._find(session, scope_id,
-                          *self._keys(scope_key, fetcher, collector))
+                          *self._keys(scope_key, fetcher, collector),
+                          for_update=for_update)
 
     def get_state(self, scope_id: str, scope_key: str | None = None,
                   fetcher: str | None = None, collector: str | None = None,
@@ -173,11 +179,18 @@ class StateManager(_Base):
     def get_last_processed_timestamp(
             self, scope_id: str, scope_key: str | None = None,
             fetcher: str | None = None, collector: str | None = None,
-            *, session: Session | None = None) -> datetime.datetime | None:
-        """Start of the last period rated for the scope, or None."""
-        state = self.get_state(scope_id, scope_key, fetcher, collector,
-                               session=session)
-        return None if state is None else state.last_processed_timestamp
+            *, session: Session | None = None,
+            for_update: bool = False) -> datetime.datetime | None:
+        """Start of the last period rated for the scope, or None.
+
+        ``for_update`` locks the row until ``session`` ends (databases
+        that lock rows)."""
+        with self._session(session) as s:
+            row = self._get_row(s, scope_id, scope_key, fetcher, collector,
+                                for_update=for_update)
+            if row is None or row.last_processed_timestamp is None:
+                return None
+            return _time.from_db(row.last_processed_timestamp)
 
     def set_last_processed_timestamp(
             self, scope_id: str, timestamp: datetime.datetime,
@@ -298,6 +311,44 @@ class StateManager(_Base):
             s.refresh(row)
             return ScopeStateRecord.from_row(row)
 
+    def update_state(self, scope_id: str, *, scope_key: str | None = None,
+                     fetcher: str | None = None,
+                     collector: str | None = None,
+                     active: bool | None = None) -> ScopeStateRecord:
+        """Give the one row of ``scope_id`` new values (``PATCH
+        /v2/scope``): each non-empty argument replaces the row's value;
+        toggling ``active`` stamps ``scope_activation_toggle_date``.
+
+        :class:`NotFound` if the scope id has no row, or several (one per
+        scope_key/fetcher/collector: which one to change is ambiguous).
+        """
+        with db_api.session_scope(self._engine) as s:
+            self._adopt(s, [scope_id])
+            rows = s.scalars(sa.select(ScopeState).where(
+                ScopeState.identifier == scope_id).limit(2)).all()
+            if not rows:
+                raise exceptions.NotFound(
+                    f"No scope found with scope_id '{scope_id}'.",
+                    field="scope_id")
+            if len(rows) > 1:
+                raise exceptions.NotFound(
+                    f"Several scopes have scope_id '{scope_id}' (one per "
+                    f"scope_key, fetcher and collector); cannot choose "
+                    f"which to change.", field="scope_id")
+            row = rows[0]
+            if scope_key:
+                row.scope_key = scope_key
+            if fetcher:
+                row.fetcher = fetcher
+            if collector:
+                row.collector = collector
+            if active is not None and bool(row.active) != active:
+                row.active = active
+                row.scope_activation_toggle_date = _time.utcnow()
+            s.flush()
+            s.refresh(row)
+            return ScopeStateRecord.from_row(row)
+
 
 class ReprocessingSchedules(_Base):
     """Windows of scopes to rate again (``storage_scope_reprocessing_
@@ -357,6 +408,24 @@ class ReprocessingSchedules(_Base):
         with db_api.session_scope(self._engine) as s:
             return [ScheduleRecord.from_row(row)
                     for row in s.scalars(query).all()]
+
+    def get_current_time(self, schedule_id: int, *,
+                         session: Session | None = None,
+                         for_update: bool = False
+                         ) -> datetime.datetime | None:
+        """Start of the last period reprocessed by a schedule (None before
+        the first); ``for_update`` locks the row until ``session`` ends."""
+        with self._session(session) as s:
+            query = sa.select(ReprocessingSchedule).where(
+                ReprocessingSchedule.id == schedule_id)
+            if for_update:
+                query = query.with_for_update()
+            row = s.scalars(query).first()
+            if row is None:
+                raise exceptions.NotFound(
+                    f"No reprocessing schedule with id {schedule_id}.",
+                    field="id")
+            return _time.from_db_or_none(row.current_reprocess_time)
 
     def set_current_time(self, schedule_id: int,
                          timestamp: datetime.datetime, *,

@@ -13,8 +13,7 @@ import pecan
 import voluptuous as vol
 
 from cloudkitty import exceptions
-from cloudkitty.api import policy
-from cloudkitty.api.v1.controllers.rating import notify_processors
+from cloudkitty.api import notices, policy
 from cloudkitty.api.v2 import base
 from cloudkitty.rating import modules
 
@@ -84,7 +83,7 @@ class ModulesResource(base.Resource):
         before = _get(manager, module_id)
         after = manager.update(module_id, enabled=enabled, priority=priority)
         if after != before:
-            notify_processors()
+            notices.module_changed(pecan.request.conf, before, after)
 
 
 class RatingResources:

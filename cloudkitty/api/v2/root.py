@@ -8,9 +8,13 @@ as ``/v2/task/reprocesses`` mount a plain object holding the resource).
 from __future__ import annotations
 
 from cloudkitty.api.v2 import rating as rating_api
+from cloudkitty.api.v2 import scope as scope_api
+from cloudkitty.api.v2 import task as task_api
 
 
 class V2Controller:
     """``/v2``; unknown paths answer 404 ``{"message": ...}``."""
 
     rating = rating_api.RatingResources()
+    scope = scope_api.ScopeResource()
+    task = task_api.TaskResources()

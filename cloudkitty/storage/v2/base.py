@@ -29,7 +29,7 @@ from __future__ import annotations
 import abc
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 from oslo_config import cfg
 
@@ -39,7 +39,8 @@ from cloudkitty.storage import state as state_api
 
 __all__ = ["BaseStorage", "RetrieveResult", "TotalResult", "Filters",
            "normalize_groupby", "normalize_filters",
-           "normalize_metric_types", "check_page", "TIME_GROUPBY"]
+           "normalize_metric_types", "check_page", "check_progress",
+           "TIME_GROUPBY", "UNCHECKED", "state_before"]
 
 #: ``{key: value or [values]}``.
 Filters = Mapping[str, Any]
@@ -116,6 +117,34 @@ def check_page(offset: int, limit: int | None) -> None:
         raise exceptions.InvalidInput("'limit' must be >= 1.", field="limit")
 
 
+#: ``replace_scope_period(expected=UNCHECKED)``: do not compare progress.
+UNCHECKED: Final = object()
+
+
+def check_progress(conf: cfg.ConfigOpts, scope_id: str,
+                   schedule_id: int | None,
+                   expected: datetime.datetime | None | object,
+                   session: Any = None, engine: Any = None) -> None:
+    """Raise :class:`StaleProgress` unless the scope's progress (state, or
+    schedule ``schedule_id``) equals ``expected``; see
+    :meth:`BaseStorage.replace_scope_period`."""
+    if expected is UNCHECKED:
+        return
+    if schedule_id is None:
+        current = state_api.StateManager(conf, engine) \
+            .get_last_processed_timestamp(scope_id, session=session,
+                                          for_update=True)
+        what = f"scope '{scope_id}' state"
+    else:
+        current = state_api.ReprocessingSchedules(conf, engine) \
+            .get_current_time(schedule_id, session=session, for_update=True)
+        what = f"reprocessing schedule {schedule_id}"
+    if current != expected:
+        raise exceptions.StaleProgress(
+            f"The {what} is at {current}, not at {expected} as when the "
+            f"frame was collected; the frame was dropped.")
+
+
 class BaseStorage(abc.ABC):
     """A v2 storage backend, built with the parsed configuration."""
 
@@ -174,7 +203,9 @@ class BaseStorage(abc.ABC):
     def replace_scope_period(
             self, scope_id: str, begin: datetime.datetime,
             end: datetime.datetime, frames: Iterable[DataFrame], *,
-            schedule_id: int | None = None) -> None:
+            schedule_id: int | None = None,
+            expected: datetime.datetime | None | object = UNCHECKED,
+    ) -> None:
         """The processor's unit of work for one scope-period.
 
         Deletes the scope's points (``[collect]scope_key`` = ``scope_id``)
@@ -186,7 +217,14 @@ class BaseStorage(abc.ABC):
         This default suits backends without transactions: each step is
         idempotent and progress is recorded only after the data is written.
         SQL backends override it to do all of it in one transaction.
+
+        ``expected`` (when given) is the progress the caller based the
+        frames on: the scope's ``last_processed_timestamp`` (None when the
+        scope had no state), or the schedule's current time. If progress
+        is elsewhere now, :class:`StaleProgress` is raised and nothing is
+        written.
         """
+        check_progress(self.conf, scope_id, schedule_id, expected)
         self.delete(begin, end, {self.scope_key: scope_id})
         self.push(frames, scope_id)
         if schedule_id is None:
@@ -199,10 +237,24 @@ class BaseStorage(abc.ABC):
     def reset_scope(self, scope_id: str, timestamp: datetime.datetime,
                     scope_key: str | None = None, fetcher: str | None = None,
                     collector: str | None = None) -> None:
-        """Forget a scope's rated data from ``timestamp`` on and set its
-        state there (the processor's ``reset_state`` RPC)."""
+        """Forget a scope's rated data from ``timestamp`` on, so that
+        rating resumes with the period starting at ``timestamp`` (the
+        processor's ``reset_state`` RPC, ``PUT /v2/scope``).
+
+        The state records the start of the last rated period, so it is set
+        to the period before ``timestamp``. (Upstream sets it to
+        ``timestamp`` itself, after deleting that period's data, which
+        loses the period for good.)
+        """
         manager = state_api.StateManager(self.conf)
         key = scope_key or manager.current_keys()[0]
         self.delete(timestamp, None, {key: scope_id})
-        manager.set_last_processed_timestamp(scope_id, timestamp, key,
-                                             fetcher, collector)
+        manager.set_last_processed_timestamp(
+            scope_id, state_before(self.conf, timestamp), key, fetcher,
+            collector)
+
+
+def state_before(conf: cfg.ConfigOpts, timestamp: datetime.datetime
+                 ) -> datetime.datetime:
+    """The state that makes ``timestamp`` the next period to rate."""
+    return timestamp - datetime.timedelta(seconds=conf.collect.period)

@@ -70,6 +70,10 @@ EXPECTED: list[tuple[str, str, Any]] = [
     ("orchestrator", "max_workers", os.cpu_count()),
     ("orchestrator", "max_workers_reprocessing", os.cpu_count()),
     ("orchestrator", "max_threads", 16),
+    # Ours (no upstream counterpart): separate rating workers, and a
+    # quicker retry after a failed cycle.
+    ("orchestrator", "max_workers_rating", os.cpu_count()),
+    ("orchestrator", "retry_interval", 60),
     ("orchestrator", "skip_datapoints_expression", "False"),
     ("orchestrator", "collector_request_timeout", 300),
     ("storage", "backend", "influxdb"),

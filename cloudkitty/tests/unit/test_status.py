@@ -41,9 +41,9 @@ def settings(db_url: str) -> dict[str, dict[str, object]]:
     return {
         "database": {"connection": db_url},
         "storage": {"backend": "sqlalchemy"},
-        # The shipped metrics.yml is written for the Prometheus collector.
-        "collect": {"metrics_conf": str(SHIPPED_METRICS),
-                    "collector": "prometheus"},
+        # The shipped metrics.yml, with the default collector it is
+        # written for (Gnocchi).
+        "collect": {"metrics_conf": str(SHIPPED_METRICS)},
     }
 
 

@@ -290,7 +290,8 @@ class TestReplaceScopePeriod:
     def test_reset_scope(self, sample, conf):
         sample.reset_scope("a", at(1))
         assert qtys(sample.retrieve()) == [1, 2, 4]
-        assert StateManager(conf).get_last_processed_timestamp("a") == at(1)
+        # Rating resumes with the period starting at the reset point.
+        assert StateManager(conf).get_last_processed_timestamp("a") == at(0)
 
 
 def test_init_fails_without_the_table(storage):

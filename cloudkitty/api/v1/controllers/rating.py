@@ -34,32 +34,22 @@ from pecan import rest
 from wsme import types as wtypes
 
 from cloudkitty import exceptions
-from cloudkitty.api import policy
+from cloudkitty.api import notices, policy
 from cloudkitty.api.v1.controllers import module_config
 from cloudkitty.api.v1.datamodels import rating as models
 from cloudkitty.api.v1.expose import wsexpose
-from cloudkitty.dataframe import DataFrame, DataPoint, to_decimal
-from cloudkitty.rating import modules
+from cloudkitty.dataframe import DataPoint, to_decimal
+from cloudkitty.rating import modules, quote
 
 LOG = log.getLogger(__name__)
 
-__all__ = ["ModuleConfigController", "ModulesController", "RatingController",
-           "notify_processors"]
+__all__ = ["ModuleConfigController", "ModulesController", "RatingController"]
 
 _CONFIG_POLICY = "rating:module_config"
 
 
 def _manager() -> modules.ModuleManager:
     return modules.ModuleManager(pecan.request.conf)
-
-
-def notify_processors() -> None:
-    """Tell running processors that the module set or the rules changed.
-
-    Processors read ``modules_state`` and the rules whenever they load the
-    modules for a scope-period, so nothing is lost without a notice; the
-    processor's RPC client, when it exists, casts ``reload_modules`` here.
-    """
 
 
 def _is_set(value: Any) -> bool:
@@ -115,7 +105,7 @@ class ModulesController(rest.RestController):
         priority = module.priority if _is_set(module.priority) else None
         after = manager.update(module_id, enabled=enabled, priority=priority)
         if after != before:
-            notify_processors()
+            notices.module_changed(pecan.request.conf, before, after)
         pecan.response.location = pecan.request.url
         return None
 
@@ -227,7 +217,6 @@ def price_quote(conf: Any, resources: list[models.CloudkittyResource],
                 now: datetime.datetime | None = None) -> decimal.Decimal:
     """Total price of ``resources`` for one collect period from ``now``,
     rated by the enabled modules with global rules only."""
-    start = now or datetime.datetime.now(datetime.timezone.utc)
     usage: dict[str, list[DataPoint]] = {}
     for index, resource in enumerate(resources):
         if resource is None:
@@ -236,18 +225,7 @@ def price_quote(conf: Any, resources: list[models.CloudkittyResource],
                 field=f"resources[{index}]")
         service, point = _point(resource, index)
         usage.setdefault(service, []).append(point)
-    frame = DataFrame(start, start + datetime.timedelta(
-        seconds=conf.collect.period), usage)
-    manager = modules.ModuleManager(conf)
-    try:
-        rated = modules.quote(frame, manager.load_enabled(None, start))
-    except exceptions.RatingError as exc:
-        # Only the submitted resources differ from what the processor
-        # rates every period: they are what a module could not price.
-        raise exceptions.InvalidInput(exc.message,
-                                      field="resources") from None
-    return sum((point.price for _, point in rated.iterpoints()),
-               decimal.Decimal(0))
+    return quote.quote_total(conf, usage, now)
 
 
 # -- /v1/rating ---------------------------------------------------------
@@ -276,4 +254,4 @@ class RatingController(rest.RestController):
     def reload_modules(self) -> None:
         """Ask the processors to reload their rating modules."""
         _authorize_config()
-        notify_processors()
+        notices.modules_reloaded(pecan.request.conf)

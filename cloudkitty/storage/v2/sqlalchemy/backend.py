@@ -244,13 +244,18 @@ class SQLAlchemyStorage(base.BaseStorage):
     def replace_scope_period(
             self, scope_id: str, begin: datetime.datetime,
             end: datetime.datetime, frames: Iterable[DataFrame], *,
-            schedule_id: int | None = None) -> None:
-        """See :meth:`BaseStorage.replace_scope_period`; here the delete,
-        the insert and the progress update are one transaction."""
+            schedule_id: int | None = None,
+            expected: datetime.datetime | None | object = base.UNCHECKED,
+    ) -> None:
+        """See :meth:`BaseStorage.replace_scope_period`; here the progress
+        check (row locked), the delete, the insert and the progress update
+        are one transaction."""
         window = [_query.COLUMNS.scope_id == scope_id,
                   _query.COLUMNS.begin >= _time.to_db(begin),
                   _query.COLUMNS.begin < _time.to_db(end)]
         with self._session() as session:
+            base.check_progress(self.conf, scope_id, schedule_id, expected,
+                                session=session, engine=self.engine)
             session.execute(sa.delete(_query.TABLE).where(*window))
             self._insert(session, frames, scope_id)
             if schedule_id is None:
@@ -271,5 +276,5 @@ class SQLAlchemyStorage(base.BaseStorage):
         with self._session() as session:
             session.execute(sa.delete(_query.TABLE).where(*clauses))
             manager.set_last_processed_timestamp(
-                scope_id, timestamp, key, fetcher, collector,
-                session=session)
+                scope_id, base.state_before(self.conf, timestamp), key,
+                fetcher, collector, session=session)

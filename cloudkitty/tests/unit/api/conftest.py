@@ -60,8 +60,10 @@ def api_conf(make_conf, metrics_file: Path) -> ConfFactory:
     def _make(auth_strategy: str = "noauth",
               **sections: dict[str, Any]) -> cfg.ConfigOpts:
         merged: dict[str, dict[str, Any]] = {
+            # Notices to processors stay in the process.
             "DEFAULT": {"auth_strategy": auth_strategy,
-                        "api_paste_config": PASTE_FILE},
+                        "api_paste_config": PASTE_FILE,
+                        "transport_url": "fake://"},
             "storage": {"backend": "sqlalchemy"},
             "collect": {"collector": "prometheus",
                         "metrics_conf": metrics_file},

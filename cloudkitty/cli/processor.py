@@ -1,0 +1,80 @@
+"""``cloudkitty-processor``: rate every scope, period after period.
+
+Everything the workers will need is checked before any worker starts, so
+a bad configuration stops the command with one line per problem and exit
+status 1: storage backend, metrics.yml (against the configured
+collector), skip expressions, fetcher, lock backend and transport URL.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from oslo_config import cfg
+from oslo_log import log
+
+from cloudkitty import collector as collector_mod
+from cloudkitty import exceptions, service
+from cloudkitty import fetcher as fetcher_mod
+from cloudkitty.cli._run import run
+from cloudkitty.processor import locks, rpcapi
+from cloudkitty.processor import skip as skip_mod
+
+__all__ = ["main", "PROCESSOR_CHECKS"]
+
+LOG = log.getLogger(__name__)
+
+
+def check_collection(conf: cfg.ConfigOpts) -> None:
+    """metrics.yml validates for the configured collector, and its skip
+    expressions (and the global one) are in the safe language."""
+    collector = collector_mod.get_collector(conf)
+    skip_mod.load_skip_expressions(conf, collector.metrics)
+
+
+def check_fetcher(conf: cfg.ConfigOpts) -> None:
+    fetcher_mod.get_fetcher(conf)
+
+
+def check_coordination(conf: cfg.ConfigOpts) -> None:
+    locks.Coordinator(conf).stop()
+
+
+def check_workers(conf: cfg.ConfigOpts) -> None:
+    orchestrator = conf.orchestrator
+    if not (orchestrator.max_workers or orchestrator.max_workers_rating
+            or orchestrator.max_workers_reprocessing):
+        raise exceptions.ConfigError(
+            "max_workers, max_workers_rating and max_workers_reprocessing "
+            "are all 0: this processor would do nothing",
+            file=service.config_files(conf), section="orchestrator",
+            option="max_workers")
+    # Parses the URL and loads the driver (no connection is made).
+    rpcapi.is_local_transport(conf)
+
+
+PROCESSOR_CHECKS: tuple[service.Check, ...] = (
+    service.check_storage_backend, check_collection, check_fetcher,
+    check_coordination, check_workers)
+
+
+def serve(argv: Sequence[str] | None = None) -> int:
+    from cloudkitty.processor import service as processor_service
+
+    conf = service.prepare_service(
+        sys.argv[1:] if argv is None else argv, checks=PROCESSOR_CHECKS)
+    orchestrator = conf.orchestrator
+    rating = ("in-process (fake:// transport)"
+              if rpcapi.is_local_transport(conf)
+              else str(orchestrator.max_workers_rating))
+    LOG.info("cloudkitty-processor: %d collector, %s rating and %d "
+             "reprocessing workers, collector %s, fetcher %s, period %ss",
+             orchestrator.max_workers, rating,
+             orchestrator.max_workers_reprocessing, conf.collect.collector,
+             conf.fetcher.backend, conf.collect.period)
+    processor_service.build_manager(conf).run()
+    return 0
+
+
+def main() -> None:
+    run(serve)

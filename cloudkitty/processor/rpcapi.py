@@ -1,0 +1,225 @@
+"""The processor's RPC API, client side (oslo.messaging).
+
+One version number covers every endpoint (``endpoints.py``). History:
+
+* 1.0 — upstream CloudKitty's surface: on topic ``cloudkitty``, namespace
+  ``rating``: ``quote``, ``reload_modules``, ``reload_module``,
+  ``enable_module``, ``disable_module``; no namespace: ``reset_state``.
+* 1.1 — ``reload_modules`` as upstream's API actually casts it (1.1), and
+  topic ``cloudkitty-rating``: ``rate_frame``, the hand-over of a
+  collected scope-period from a collector worker to a rating worker.
+
+Frames cross the wire as JSON-safe dicts: ISO dates, quantities and prices
+as decimal strings (never floats).
+"""
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_log import log
+
+from cloudkitty import exceptions
+from cloudkitty.dataframe import DataFrame, parse_datetime
+
+__all__ = ["RPC_VERSION", "TOPIC", "RATING_TOPIC", "ProcessorClient",
+           "RatingClient", "frame_to_wire", "frame_from_wire",
+           "get_transport", "is_local_transport"]
+
+LOG = log.getLogger(__name__)
+
+RPC_VERSION = "1.1"
+#: Upstream's topic: module notices, quotes, scope resets.
+TOPIC = "cloudkitty"
+#: Collector workers → rating workers.
+RATING_TOPIC = "cloudkitty-rating"
+
+_TRANSPORTS: dict[int, messaging.Transport] = {}
+_TRANSPORTS_LOCK = threading.Lock()
+
+
+def get_transport(conf: cfg.ConfigOpts) -> messaging.Transport:
+    """The RPC transport of ``[DEFAULT] transport_url``, one per
+    configuration object and process."""
+    _register_transport_opts(conf)
+    with _TRANSPORTS_LOCK:
+        transport = _TRANSPORTS.get(id(conf))
+        if transport is None:
+            try:
+                transport = messaging.get_rpc_transport(conf)
+            except messaging.InvalidTransportURL as exc:
+                raise exceptions.ConfigError(
+                    f"invalid transport URL: {exc}", section="DEFAULT",
+                    option="transport_url") from None
+            except messaging.DriverLoadFailure as exc:
+                raise exceptions.ConfigError(
+                    f"cannot load the messaging driver: {exc}",
+                    section="DEFAULT", option="transport_url") from None
+            _TRANSPORTS[id(conf)] = transport
+        return transport
+
+
+def _register_transport_opts(conf: cfg.ConfigOpts) -> None:
+    """Make ``[DEFAULT] transport_url`` readable without building a
+    transport (the service manager must not hold one when it forks)."""
+    from oslo_messaging import opts
+
+    for group, options in opts.list_opts():
+        if group is None or group == "DEFAULT":
+            conf.register_opts(options)
+    # oslo.messaging reads some groups (tracing, metrics...) from any
+    # configuration object but registers them on the global one only.
+    if conf is cfg.CONF:
+        return
+    for group in list(cfg.CONF):
+        if not group.startswith("oslo_messaging") or group in conf:
+            continue
+        options = cfg.CONF[group]
+        if not isinstance(options, cfg.ConfigOpts.GroupAttr):
+            continue
+        conf.register_opts(
+            [cfg.CONF._get_opt_info(name, group)["opt"]
+             for name in options], group=group)
+
+
+def is_local_transport(conf: cfg.ConfigOpts) -> bool:
+    """True for ``fake://``: messages never leave the process."""
+    _register_transport_opts(conf)
+    url = conf.transport_url or ""
+    return url.startswith("fake:")
+
+
+# -- frames on the wire --------------------------------------------------
+
+def _iso(value: datetime.datetime) -> str:
+    return value.isoformat()
+
+
+def frame_to_wire(frame: DataFrame) -> dict[str, Any]:
+    usage = {}
+    for metric_type, points in frame.itertypes():
+        usage[metric_type] = [{
+            "vol": {"unit": p.unit, "qty": str(p.qty)},
+            "rating": {"price": str(p.price)},
+            "groupby": dict(p.groupby),
+            "metadata": dict(p.metadata),
+            "description": p.description,
+        } for p in points]
+    return {"period": {"begin": _iso(frame.start), "end": _iso(frame.end)},
+            "usage": usage}
+
+
+def frame_from_wire(data: Any) -> DataFrame:
+    return DataFrame.from_dict(data)
+
+
+def _time_to_wire(value: datetime.datetime | None) -> str | None:
+    return None if value is None else _iso(value)
+
+
+def time_from_wire(value: str | None) -> datetime.datetime | None:
+    return None if value is None else parse_datetime(value, "timestamp")
+
+
+# -- clients ---------------------------------------------------------------
+
+class RatingClient:
+    """Collector worker side of ``rate_frame``."""
+
+    def __init__(self, conf: cfg.ConfigOpts, timeout: float) -> None:
+        target = messaging.Target(topic=RATING_TOPIC, version=RPC_VERSION)
+        self._client = messaging.get_rpc_client(
+            get_transport(conf), target, timeout=timeout)
+
+    def rate_frame(self, scope_id: str, frame: DataFrame,
+                   expected: datetime.datetime | None,
+                   schedule_id: int | None = None) -> dict[str, Any]:
+        """Have a rating worker rate and store ``frame`` for ``scope_id``
+        and advance the progress from ``expected``; waits for the
+        acknowledgement.
+
+        Raises :class:`StaleProgress` if the progress moved meanwhile and
+        :class:`ProcessorError` when no rating worker answered in time.
+        """
+        try:
+            reply = self._client.call(
+                {}, "rate_frame", scope_id=scope_id,
+                frame=frame_to_wire(frame),
+                expected=_time_to_wire(expected), schedule_id=schedule_id)
+        except messaging.MessagingTimeout:
+            raise exceptions.ProcessorError(
+                f"No rating worker acknowledged scope '{scope_id}' period "
+                f"{frame.start.isoformat()} in time.") from None
+        except messaging.MessagingException as exc:
+            raise exceptions.ProcessorError(
+                f"Could not hand scope '{scope_id}' period "
+                f"{frame.start.isoformat()} to a rating worker: "
+                f"{exc}") from None
+        if reply.get("status") == "stale":
+            raise exceptions.StaleProgress(reply.get("reason"))
+        if reply.get("status") != "stored":
+            raise exceptions.ProcessorError(
+                f"Rating scope '{scope_id}' period "
+                f"{frame.start.isoformat()} failed: {reply.get('reason')}")
+        return reply
+
+
+class ProcessorClient:
+    """API side: notices, quotes and resets sent to the processors.
+
+    Notices are best effort: a processor reads the module states and the
+    rules at every scope-period, so a lost notice loses nothing; they are
+    sent from a background thread so an unreachable broker never holds up
+    an API request.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, timeout: float = 30) -> None:
+        self._conf = conf
+        self._timeout = timeout
+
+    def _client(self, namespace: str | None = None,
+                fanout: bool = False) -> Any:
+        target = messaging.Target(topic=TOPIC, namespace=namespace,
+                                  version=RPC_VERSION, fanout=fanout)
+        return messaging.get_rpc_client(get_transport(self._conf), target,
+                                        timeout=self._timeout)
+
+    def _cast_later(self, method: str, namespace: str | None,
+                    fanout: bool, **kwargs: Any) -> None:
+        def send() -> None:
+            try:
+                self._client(namespace, fanout).prepare(retry=2).cast(
+                    {}, method, **kwargs)
+            except Exception as exc:  # a notice must never fail a request
+                LOG.warning("Could not notify the processors (%s): %s",
+                            method, exc)
+        threading.Thread(target=send, name=f"rpc-{method}",
+                         daemon=True).start()
+
+    def reload_modules(self) -> None:
+        self._cast_later("reload_modules", "rating", True)
+
+    def reload_module(self, name: str) -> None:
+        self._cast_later("reload_module", "rating", True, name=name)
+
+    def set_module_enabled(self, name: str, enabled: bool) -> None:
+        method = "enable_module" if enabled else "disable_module"
+        self._cast_later(method, "rating", True, name=name)
+
+    def reset_state(self, scopes: Sequence[dict[str, Any]],
+                    timestamp: datetime.datetime) -> None:
+        self._cast_later("reset_state", None, False, res_data={
+            "scopes": list(scopes),
+            "last_processed_timestamp": _iso(timestamp)})
+
+    def quote(self, usage: dict[str, Any]) -> str:
+        try:
+            return str(self._client("rating").call(
+                {}, "quote", res_data={"usage": usage}))
+        except messaging.MessagingException as exc:
+            raise exceptions.ProcessorError(
+                f"No processor answered the quote: {exc}") from None
