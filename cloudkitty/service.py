@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -101,6 +102,31 @@ def check_storage_backend(conf: cfg.ConfigOpts) -> None:
             section="storage", option="backend")
 
 
+def run_checks(conf: cfg.ConfigOpts, checks: Iterable[Check]) -> None:
+    """Run the start-up checks. Their errors are the whole report:
+    stevedore's "Could not load ..." warnings are not printed, and an
+    error naming no file names the configuration files."""
+    noisy = logging.getLogger("stevedore")
+    level = noisy.level
+    noisy.setLevel(logging.CRITICAL)
+    try:
+        for check in checks:
+            try:
+                check(conf)
+            except exceptions.ConfigError as exc:
+                if exc.file or type(exc) is not exceptions.ConfigError:
+                    raise
+                raise exceptions.ConfigError(
+                    exc.reason,
+                    file=(option_file(conf, exc.option,
+                                      None if exc.section == "DEFAULT"
+                                      else exc.section)
+                          if exc.option else None) or config_files(conf),
+                    section=exc.section, option=exc.option) from None
+    finally:
+        noisy.setLevel(level)
+
+
 def quiet_library_warnings() -> None:
     """Keep warnings about the libraries' own dependencies (oslo.messaging
     imports eventlet, which warns it is deprecated) off stderr, where an
@@ -143,8 +169,7 @@ def prepare_service(argv: Sequence[str] | None = None,
         raise exceptions.ConfigError("directory not found",
                                      file=exc.config_dir) from None
     check_values(conf)
-    for check in checks:
-        check(conf)
+    run_checks(conf, checks)
     if setup_logging:
         log.setup(conf, "cloudkitty")
     return conf

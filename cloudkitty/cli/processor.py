@@ -49,8 +49,7 @@ def check_workers(conf: cfg.ConfigOpts) -> None:
             "are all 0: this processor would do nothing",
             file=service.config_files(conf), section="orchestrator",
             option="max_workers")
-    # Parses the URL and loads the driver (no connection is made).
-    rpcapi.is_local_transport(conf)
+    rpcapi.check_transport(conf)
 
 
 PROCESSOR_CHECKS: tuple[service.Check, ...] = (

@@ -42,7 +42,8 @@ def get_collector(conf: cfg.ConfigOpts,
     name = conf.collect.collector
     try:
         manager: driver.DriverManager = driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=False)
+            NAMESPACE, name, invoke_on_load=False,
+            warn_on_missing_entrypoint=False)
     except Exception as exc:  # NoMatches, or the plugin failed to import
         raise exceptions.ConfigError(
             f"cannot load collector '{name}' ({NAMESPACE}): {exc}",

@@ -32,6 +32,7 @@ from oslo_config import cfg
 from requests.adapters import HTTPAdapter
 
 from cloudkitty import exceptions
+from cloudkitty.conf import _keystone
 
 __all__ = ["GnocchiClient", "SEARCH_PAGE_SIZE"]
 
@@ -73,28 +74,9 @@ def _keystone_session(conf: cfg.ConfigOpts, group: str,
     on the first collection.
     """
     # Imported here: only the keystone mode needs it.
-    from keystoneauth1 import exceptions as ks_exc
     from keystoneauth1 import loading as ks_loading
 
-    section = getattr(conf, group).auth_section
-    if section:
-        # keystoneauth reads auth_type from the referenced section, which
-        # must therefore carry the base auth options.
-        try:
-            ks_loading.register_auth_conf_options(conf, section)
-        except cfg.DuplicateOptError:
-            pass
-    where = section or group
-    try:
-        auth = ks_loading.load_auth_from_conf_options(conf, group)
-    except ks_exc.NoMatchingPlugin as exc:
-        raise exceptions.ConfigError(
-            str(exc), section=where, option="auth_type") from None
-    except ks_exc.MissingRequiredOptions as exc:
-        names = ", ".join(o.dest for o in exc.options)
-        raise exceptions.ConfigError(
-            f"missing keystone auth options: {names}",
-            section=where) from None
+    auth = _keystone.load_auth(conf, group)
     if auth is None:
         raise exceptions.ConfigError(
             "no keystone credentials configured (set auth_type or "

@@ -1,8 +1,12 @@
 """keystoneauth session and auth options for groups that talk to services."""
 from __future__ import annotations
 
+from typing import Any
+
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from cloudkitty import exceptions
 
 
 def register(conf: cfg.ConfigOpts, group: str) -> None:
@@ -20,3 +24,34 @@ def list_opts() -> list[cfg.Opt]:
         if opt.dest not in names:
             opts.append(opt)
     return opts
+
+
+def load_auth(conf: cfg.ConfigOpts, group: str) -> Any:
+    """The keystoneauth plugin of ``group`` (or of its ``auth_section``),
+    None when no credentials are configured.
+
+    Raises :class:`ConfigError` naming the section when the credentials
+    are incomplete or name an unknown plugin.
+    """
+    from keystoneauth1 import exceptions as ks_exc
+
+    section = getattr(conf, group).auth_section
+    if section:
+        # keystoneauth reads auth_type from the referenced section, which
+        # must therefore carry the base auth options; register them unless
+        # their owner (keystonemiddleware, say) already has.
+        try:
+            ks_loading.register_auth_conf_options(conf, section)
+        except cfg.DuplicateOptError:
+            pass
+    where = section or group
+    try:
+        return ks_loading.load_auth_from_conf_options(conf, group)
+    except ks_exc.NoMatchingPlugin as exc:
+        raise exceptions.ConfigError(
+            str(exc), section=where, option="auth_type") from None
+    except ks_exc.MissingRequiredOptions as exc:
+        names = ", ".join(o.dest for o in exc.options)
+        raise exceptions.ConfigError(
+            f"missing keystone auth options: {names}",
+            section=where) from None

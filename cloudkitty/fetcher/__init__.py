@@ -27,7 +27,8 @@ def get_fetcher(conf: Any) -> BaseFetcher:
     try:
         # Load the class only: errors raised by the driver's constructor
         # (its own ConfigError, say) must reach the caller unchanged.
-        cls: Any = driver.DriverManager(NAMESPACE, name).driver
+        cls: Any = driver.DriverManager(
+            NAMESPACE, name, warn_on_missing_entrypoint=False).driver
     except Exception as exc:  # stevedore raises several unrelated types
         raise exceptions.ConfigError(
             f"cannot load fetcher plugin '{name}': {exc}",

@@ -17,10 +17,10 @@ from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import plugin as ksa_plugin
 from keystoneauth1 import session as ksa_session
-from oslo_config import cfg
 from oslo_log import log
 
 from cloudkitty import exceptions
+from cloudkitty.conf import _keystone
 from cloudkitty.fetcher.base import BaseFetcher
 
 LOG = log.getLogger(__name__)
@@ -29,29 +29,6 @@ GROUP = "fetcher_keystone"
 RATING_ROLE = "rating"
 # Guard against a misbehaving server returning "next" links forever.
 _MAX_PAGES = 1000
-
-
-def _load_auth(conf: Any) -> ksa_plugin.BaseAuthPlugin | None:
-    """Load the auth plugin of the group, or of its ``auth_section``."""
-    section = conf.fetcher_keystone.auth_section
-    if section:
-        # keystoneauth reads auth_type from the referenced section, which
-        # must therefore carry the base auth options; register them unless
-        # their owner (keystonemiddleware, say) already has.
-        try:
-            ks_loading.register_auth_conf_options(conf, section)
-        except cfg.DuplicateOptError:
-            pass
-    where = section or GROUP
-    try:
-        return ks_loading.load_auth_from_conf_options(conf, GROUP)
-    except ksa_exc.NoMatchingPlugin as exc:
-        raise exceptions.ConfigError(
-            str(exc), section=where, option="auth_type") from exc
-    except ksa_exc.MissingRequiredOptions as exc:
-        names = ", ".join(o.dest for o in exc.options)
-        raise exceptions.ConfigError(
-            f"missing keystone auth options: {names}", section=where) from exc
 
 
 class KeystoneFetcher(BaseFetcher):
@@ -68,7 +45,7 @@ class KeystoneFetcher(BaseFetcher):
             raise exceptions.ConfigError(
                 "only identity API version 3 is supported",
                 section=GROUP, option="keystone_version")
-        auth = _load_auth(conf)
+        auth = _keystone.load_auth(conf, GROUP)
         if auth is None:
             raise exceptions.ConfigError(
                 "no keystone credentials configured (set auth_type or "

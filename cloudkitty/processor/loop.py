@@ -23,13 +23,14 @@ from oslo_log import log
 
 from cloudkitty import exceptions
 from cloudkitty.collector.base import BaseCollector
+from cloudkitty.dataframe import DataFrame
 from cloudkitty.fetcher.base import BaseFetcher
 from cloudkitty.processor import locks, schedule
 from cloudkitty.processor.collect import collect_frame
 from cloudkitty.processor.rpcapi import RatingClient
 from cloudkitty.storage import state as state_api
 
-__all__ = ["CollectorLoop", "Loop"]
+__all__ = ["CollectingLoop", "CollectorLoop", "Loop"]
 
 LOG = log.getLogger(__name__)
 
@@ -68,26 +69,46 @@ class Loop(abc.ABC):
         self.stopping.set()
 
 
-class CollectorLoop(Loop):
+class CollectingLoop(Loop):
+    """A loop that collects scope-periods and hands them to rating
+    workers, its collection bounded by one thread pool."""
+
+    def __init__(self, conf: cfg.ConfigOpts, *,
+                 coordinator: locks.Coordinator, collector: BaseCollector,
+                 rating: RatingClient) -> None:
+        super().__init__(conf)
+        self.coordinator = coordinator
+        self.collector = collector
+        self.rating = rating
+        self.pool = futures.ThreadPoolExecutor(
+            max_workers=conf.orchestrator.max_threads,
+            thread_name_prefix=type(self).__name__)
+        self.period = datetime.timedelta(seconds=conf.collect.period)
+
+    def collect(self, scope_id: str, begin: datetime.datetime
+                ) -> DataFrame:
+        """The usage of ``scope_id`` over the period starting at
+        ``begin``."""
+        return collect_frame(
+            self.collector, scope_id, begin, begin + self.period,
+            pool=self.pool,
+            timeout=self.conf.orchestrator.collector_request_timeout)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class CollectorLoop(CollectingLoop):
     """Catch every scope up, one scope-period at a time."""
 
     def __init__(self, conf: cfg.ConfigOpts, *,
                  coordinator: locks.Coordinator, fetcher: BaseFetcher,
                  collector: BaseCollector, rating: RatingClient,
                  state: state_api.StateManager | None = None) -> None:
-        super().__init__(conf)
-        self.coordinator = coordinator
+        super().__init__(conf, coordinator=coordinator, collector=collector,
+                         rating=rating)
         self.fetcher = fetcher
-        self.collector = collector
-        self.rating = rating
         self.state = state or state_api.StateManager(conf)
-        self.pool = futures.ThreadPoolExecutor(
-            max_workers=conf.orchestrator.max_threads,
-            thread_name_prefix="collect")
-        self.period = datetime.timedelta(seconds=conf.collect.period)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def run_cycle(self) -> bool:
         try:
@@ -124,11 +145,8 @@ class CollectorLoop(Loop):
                 begin = schedule.next_timestamp(self.conf, last)
                 if begin is None:
                     return True
-                frame = collect_frame(
-                    self.collector, scope_id, begin, begin + self.period,
-                    pool=self.pool,
-                    timeout=self.conf.orchestrator.collector_request_timeout)
-                self.rating.rate_frame(scope_id, frame, last)
+                self.rating.rate_frame(scope_id,
+                                       self.collect(scope_id, begin), last)
             except exceptions.StaleProgress as exc:
                 LOG.warning("Scope %s: %s", scope_id, exc.message)
                 return False

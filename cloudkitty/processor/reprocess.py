@@ -9,9 +9,7 @@ unit. The scope's regular state is never touched.
 """
 from __future__ import annotations
 
-import datetime
 import random
-from concurrent import futures
 
 from oslo_config import cfg
 from oslo_log import log
@@ -19,8 +17,7 @@ from oslo_log import log
 from cloudkitty import exceptions
 from cloudkitty.collector.base import BaseCollector
 from cloudkitty.processor import locks
-from cloudkitty.processor.collect import collect_frame
-from cloudkitty.processor.loop import Loop
+from cloudkitty.processor.loop import CollectingLoop
 from cloudkitty.processor.rpcapi import RatingClient
 from cloudkitty.storage import state as state_api
 
@@ -29,24 +26,15 @@ __all__ = ["ReprocessLoop"]
 LOG = log.getLogger(__name__)
 
 
-class ReprocessLoop(Loop):
+class ReprocessLoop(CollectingLoop):
     def __init__(self, conf: cfg.ConfigOpts, *,
                  coordinator: locks.Coordinator, collector: BaseCollector,
                  rating: RatingClient,
                  schedules: state_api.ReprocessingSchedules | None = None,
                  ) -> None:
-        super().__init__(conf)
-        self.coordinator = coordinator
-        self.collector = collector
-        self.rating = rating
+        super().__init__(conf, coordinator=coordinator, collector=collector,
+                         rating=rating)
         self.schedules = schedules or state_api.ReprocessingSchedules(conf)
-        self.pool = futures.ThreadPoolExecutor(
-            max_workers=conf.orchestrator.max_threads,
-            thread_name_prefix="reprocess")
-        self.period = datetime.timedelta(seconds=conf.collect.period)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def interval(self, ok: bool) -> float:
         # Schedules arrive at any time: look for new ones often.
@@ -77,12 +65,9 @@ class ReprocessLoop(Loop):
                     else current + self.period
                 if begin > item.end_reprocess_time:
                     return True
-                frame = collect_frame(
-                    self.collector, item.scope_id, begin,
-                    begin + self.period, pool=self.pool,
-                    timeout=self.conf.orchestrator.collector_request_timeout)
-                self.rating.rate_frame(item.scope_id, frame, current,
-                                       schedule_id=item.id)
+                self.rating.rate_frame(item.scope_id,
+                                       self.collect(item.scope_id, begin),
+                                       current, schedule_id=item.id)
             except exceptions.CloudKittyError as exc:
                 LOG.error("Reprocessing schedule %s of scope %s paused: %s",
                           item.id, item.scope_id, exc.message)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime
 import threading
+import time
 from collections.abc import Sequence
+from concurrent import futures
 from typing import Any
 
 import oslo_messaging as messaging
@@ -27,8 +29,8 @@ from cloudkitty import exceptions
 from cloudkitty.dataframe import DataFrame, parse_datetime
 
 __all__ = ["RPC_VERSION", "TOPIC", "RATING_TOPIC", "ProcessorClient",
-           "RatingClient", "frame_to_wire", "frame_from_wire",
-           "get_transport", "is_local_transport"]
+           "RatingClient", "check_transport", "frame_to_wire",
+           "frame_from_wire", "get_transport", "is_local_transport"]
 
 LOG = log.getLogger(__name__)
 
@@ -61,6 +63,16 @@ def get_transport(conf: cfg.ConfigOpts) -> messaging.Transport:
                     section="DEFAULT", option="transport_url") from None
             _TRANSPORTS[id(conf)] = transport
         return transport
+
+
+def check_transport(conf: cfg.ConfigOpts) -> None:
+    """Parse ``transport_url`` and load its driver (no connection is
+    made), then forget the transport: processes forked later build
+    their own."""
+    transport = get_transport(conf)
+    with _TRANSPORTS_LOCK:
+        _TRANSPORTS.pop(id(conf), None)
+    transport.cleanup()
 
 
 def _register_transport_opts(conf: cfg.ConfigOpts) -> None:
@@ -130,10 +142,32 @@ def time_from_wire(value: str | None) -> datetime.datetime | None:
 class RatingClient:
     """Collector worker side of ``rate_frame``."""
 
+    #: How long a call keeps retrying while no rating worker listens yet
+    #: (they start at the same time as the collector workers).
+    WAIT_FOR_LISTENER = 30.0
+
     def __init__(self, conf: cfg.ConfigOpts, timeout: float) -> None:
         target = messaging.Target(topic=RATING_TOPIC, version=RPC_VERSION)
+        # at_least_once: a message no queue takes fails at once
+        # (MessageUndeliverable) instead of vanishing until the timeout.
         self._client = messaging.get_rpc_client(
-            get_transport(conf), target, timeout=timeout)
+            get_transport(conf), target, timeout=timeout,
+            transport_options=messaging.TransportOptions(
+                at_least_once=True))
+
+    def _call(self, **kwargs: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + self.WAIT_FOR_LISTENER
+        delay = 0.1
+        while True:
+            try:
+                reply: dict[str, Any] = self._client.call(
+                    {}, "rate_frame", **kwargs)
+                return reply
+            except messaging.MessageUndeliverable:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     def rate_frame(self, scope_id: str, frame: DataFrame,
                    expected: datetime.datetime | None,
@@ -146,10 +180,14 @@ class RatingClient:
         :class:`ProcessorError` when no rating worker answered in time.
         """
         try:
-            reply = self._client.call(
-                {}, "rate_frame", scope_id=scope_id,
-                frame=frame_to_wire(frame),
+            reply = self._call(
+                scope_id=scope_id, frame=frame_to_wire(frame),
                 expected=_time_to_wire(expected), schedule_id=schedule_id)
+        except messaging.MessageUndeliverable:
+            raise exceptions.ProcessorError(
+                f"No rating worker is listening (topic {RATING_TOPIC}); "
+                f"scope '{scope_id}' period {frame.start.isoformat()} "
+                f"will be retried.") from None
         except messaging.MessagingTimeout:
             raise exceptions.ProcessorError(
                 f"No rating worker acknowledged scope '{scope_id}' period "
@@ -166,6 +204,19 @@ class RatingClient:
                 f"Rating scope '{scope_id}' period "
                 f"{frame.start.isoformat()} failed: {reply.get('reason')}")
         return reply
+
+
+_SENDER: futures.ThreadPoolExecutor | None = None
+
+
+def _notice_sender() -> futures.ThreadPoolExecutor:
+    """One thread per process sends the notices, in order."""
+    global _SENDER
+    with _TRANSPORTS_LOCK:
+        if _SENDER is None:
+            _SENDER = futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="rpc-notices")
+        return _SENDER
 
 
 class ProcessorClient:
@@ -197,8 +248,7 @@ class ProcessorClient:
             except Exception as exc:  # a notice must never fail a request
                 LOG.warning("Could not notify the processors (%s): %s",
                             method, exc)
-        threading.Thread(target=send, name=f"rpc-{method}",
-                         daemon=True).start()
+        _notice_sender().submit(send)
 
     def reload_modules(self) -> None:
         self._cast_later("reload_modules", "rating", True)

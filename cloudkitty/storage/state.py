@@ -276,41 +276,6 @@ class StateManager(_Base):
             # A concurrent creator won the race on the unique constraint.
             raise exceptions.Conflict(message, field="scope_id") from None
 
-    def patch_state(self, scope_id: str, scope_key: str | None = None,
-                    fetcher: str | None = None,
-                    collector: str | None = None,
-                    active: bool | None = None) -> ScopeStateRecord:
-        """Change the one row matching ``scope_id`` (and the optional
-        keys). Toggling ``active`` stamps ``scope_activation_toggle_date``.
-
-        :class:`NotFound` if no row or several rows match.
-        """
-        with db_api.session_scope(self._engine) as s:
-            self._adopt(s, [scope_id])
-            query = sa.select(ScopeState).where(
-                ScopeState.identifier == scope_id)
-            for column, value in ((ScopeState.scope_key, scope_key),
-                                  (ScopeState.fetcher, fetcher),
-                                  (ScopeState.collector, collector)):
-                if value is not None:
-                    query = query.where(column == value)
-            rows = s.scalars(query.limit(2)).all()
-            if not rows:
-                raise exceptions.NotFound(
-                    f"No scope found with scope_id '{scope_id}' and the "
-                    f"given filters.", field="scope_id")
-            if len(rows) > 1:
-                raise exceptions.NotFound(
-                    f"Several scopes match scope_id '{scope_id}'; give "
-                    f"scope_key, fetcher and collector.", field="scope_id")
-            row = rows[0]
-            if active is not None and bool(row.active) != active:
-                row.active = active
-                row.scope_activation_toggle_date = _time.utcnow()
-            s.flush()
-            s.refresh(row)
-            return ScopeStateRecord.from_row(row)
-
     def update_state(self, scope_id: str, *, scope_key: str | None = None,
                      fetcher: str | None = None,
                      collector: str | None = None,

@@ -176,7 +176,7 @@ def test_catch_up_rates_every_due_period_once(conf, pipeline) -> None:
 
 def test_locked_and_inactive_scopes_are_left_alone(conf, pipeline) -> None:
     seed(conf, SCOPES, ORIGIN - HOUR)
-    StateManager(conf).patch_state("p3", active=False)
+    StateManager(conf).update_state("p3", active=False)
     key, fetcher, collector = StateManager(conf).current_keys()
     other = locks.Coordinator(conf)
     try:

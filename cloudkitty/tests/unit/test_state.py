@@ -99,7 +99,7 @@ class TestScopeState:
         for scope_id in ("c", "a", "b"):
             states.set_last_processed_timestamp(scope_id, at(1))
         states.set_last_processed_timestamp("d", at(1), collector="gnocchi")
-        states.patch_state("b", active=False)
+        states.update_state("b", active=False)
 
         def ids(**kwargs):
             return [s.scope_id for s in states.list_states(**kwargs)]
@@ -124,27 +124,25 @@ class TestScopeState:
         with pytest.raises(exceptions.Conflict):
             states.create_state("a", at(2))
 
-    def test_patch_toggles_and_stamps(self, states):
+    def test_update_toggles_and_stamps(self, states):
         created = states.create_state("a", at(2))
-        patched = states.patch_state("a", active=False)
+        patched = states.update_state("a", active=False)
         assert patched.active is False
         assert patched.scope_activation_toggle_date >= \
             created.scope_activation_toggle_date
         assert states.is_active("a") is False
-        again = states.patch_state("a", active=False)
+        again = states.update_state("a", active=False)
         assert again.scope_activation_toggle_date == \
             patched.scope_activation_toggle_date
-        assert states.patch_state("a", active=True).active is True
+        assert states.update_state("a", active=True).active is True
 
-    def test_patch_not_found_or_ambiguous(self, states):
+    def test_update_not_found_or_ambiguous(self, states):
         with pytest.raises(exceptions.NotFound):
-            states.patch_state("a", active=False)
+            states.update_state("a", active=False)
         states.set_last_processed_timestamp("a", at(1))
         states.set_last_processed_timestamp("a", at(1), fetcher="keystone")
         with pytest.raises(exceptions.NotFound):
-            states.patch_state("a", active=False)
-        assert states.patch_state("a", fetcher="keystone",
-                                  active=False).active is False
+            states.update_state("a", active=False)
 
     def test_unknown_scope_is_active(self, states):
         assert states.is_active("never-seen") is True
