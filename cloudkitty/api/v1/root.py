@@ -13,17 +13,23 @@ from typing import Any
 import pecan
 from pecan import rest
 
+from cloudkitty.api.v1.controllers import collector as collector_api
 from cloudkitty.api.v1.controllers import info as info_api
 from cloudkitty.api.v1.controllers import rating as rating_api
+from cloudkitty.api.v1.controllers import report as report_api
+from cloudkitty.api.v1.controllers import storage as storage_api
 
 
 class V1Controller(rest.RestController):
     """``/v1`` itself answers 405; its children are the resources."""
 
+    collector = collector_api.CollectorController()
     info = info_api.InfoController()
     rating = rating_api.RatingController()
     #: Historical name of /v1/rating, still used by clients.
     billing = rating
+    report = report_api.ReportController()
+    storage = storage_api.StorageController()
 
     @pecan.expose()
     def _route(self, args: list[str], request: Any = None) -> Any:

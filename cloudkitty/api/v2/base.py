@@ -75,13 +75,21 @@ def _body_args(request: Any) -> Any:
                                       field="body") from None
 
 
+#: How much of the invalid input an error message quotes.
+_SHOWN_INPUT = 300
+
+
 def _validate(schema: vol.Schema, args: Any) -> dict[str, Any]:
     try:
         result: dict[str, Any] = schema(args)
     except vol.Invalid as exc:
         path = [str(p) for p in exc.path]
+        shown = str(args)
+        if len(shown) > _SHOWN_INPUT:
+            # Upstream's message quotes the input; keep it readable.
+            shown = shown[:_SHOWN_INPUT] + "..."
         raise exceptions.InvalidInput(
-            f"Invalid data '{args}' : {exc.msg} (path: '{path}')",
+            f"Invalid data '{shown}' : {exc.msg} (path: '{path}')",
             field=".".join(path) or None) from None
     return result
 

@@ -7,14 +7,18 @@ as ``/v2/task/reprocesses`` mount a plain object holding the resource).
 """
 from __future__ import annotations
 
+from cloudkitty.api.v2 import dataframes as dataframes_api
 from cloudkitty.api.v2 import rating as rating_api
 from cloudkitty.api.v2 import scope as scope_api
+from cloudkitty.api.v2 import summary as summary_api
 from cloudkitty.api.v2 import task as task_api
 
 
 class V2Controller:
     """``/v2``; unknown paths answer 404 ``{"message": ...}``."""
 
+    dataframes = dataframes_api.DataFramesResource()
     rating = rating_api.RatingResources()
     scope = scope_api.ScopeResource()
+    summary = summary_api.SummaryResource()
     task = task_api.TaskResources()

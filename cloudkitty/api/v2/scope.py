@@ -27,13 +27,13 @@ from typing import Any
 import pecan
 import voluptuous as vol
 
-from cloudkitty import dataframe, exceptions
+from cloudkitty import exceptions
 from cloudkitty.api import policy
 from cloudkitty.api.v2 import base, validation
 from cloudkitty.processor import reset
 from cloudkitty.storage import state as state_api
 
-__all__ = ["ScopeResource", "iso_datetime", "scope_document", "target"]
+__all__ = ["ScopeResource", "scope_document", "target"]
 
 UTC = datetime.timezone.utc
 
@@ -47,25 +47,10 @@ _ID_LENGTH = 256
 _KEY_LENGTH = 40
 
 
-def iso_datetime(value: Any) -> datetime.datetime:
-    """An ISO 8601 date and time, with or without offset (naive = UTC),
-    as an aware UTC datetime."""
-    if not isinstance(value, str):
-        raise vol.Invalid("expected an ISO 8601 date and time")
-    try:
-        parsed = dataframe.parse_datetime(value, "value")
-    except exceptions.InvalidInput:
-        raise vol.Invalid(
-            f"{value!r} is not an ISO 8601 date and time") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def _optional_datetime(value: Any) -> datetime.datetime | None:
     if value is None or value == "":
         return None
-    return iso_datetime(value)
+    return validation.utc_datetime(value)
 
 
 def _text(max_length: int) -> Any:
@@ -229,7 +214,7 @@ class ScopeResource(base.Resource):
 
     @base.expose(body={
         vol.Required("scope_id"): _text(_ID_LENGTH),
-        vol.Required("last_processed_timestamp"): iso_datetime,
+        vol.Required("last_processed_timestamp"): validation.utc_datetime,
         vol.Optional("scope_key"): _text(_KEY_LENGTH),
         vol.Optional("fetcher"): _text(_KEY_LENGTH),
         vol.Optional("collector"): _text(_KEY_LENGTH),

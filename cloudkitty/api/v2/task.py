@@ -31,7 +31,7 @@ import voluptuous as vol
 from cloudkitty import exceptions
 from cloudkitty.api import policy
 from cloudkitty.api.v2 import base, validation
-from cloudkitty.api.v2.scope import iso_datetime, target
+from cloudkitty.api.v2.scope import target
 from cloudkitty.storage import state as state_api
 
 __all__ = ["ALL_SCOPES", "ReprocessesResource", "TaskResources",
@@ -203,8 +203,8 @@ class ReprocessesResource(base.Resource):
 
     @base.expose(body={
         vol.Required("scope_ids"): validation.MultiQueryParam(str),
-        vol.Required("start_reprocess_time"): iso_datetime,
-        vol.Required("end_reprocess_time"): iso_datetime,
+        vol.Required("start_reprocess_time"): validation.utc_datetime,
+        vol.Required("end_reprocess_time"): validation.utc_datetime,
         vol.Required("reason"): _string,
     }, status=202)
     def post(self, *, scope_ids: list[str],

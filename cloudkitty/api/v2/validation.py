@@ -12,18 +12,25 @@ wants:
 * :class:`MultiDictQueryParam` — the same, values accumulate into lists:
   ``?filters=a:1,a:2`` → ``{"a": ["1", "2"]}``
 
-:data:`PAGINATION` is the ``offset``/``limit`` pair every list takes.
+:data:`PAGINATION` is the ``offset``/``limit`` pair every list takes;
+:data:`CAPPED_PAGINATION` the same with upper bounds, for the reports.
+:func:`utc_datetime` reads an ISO 8601 date into an aware UTC datetime.
 """
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import voluptuous as vol
 
-__all__ = ["MultiDictQueryParam", "MultiQueryParam", "PAGINATION",
-           "SingleDictQueryParam", "SingleQueryParam"]
+from cloudkitty import dataframe, exceptions
+
+__all__ = ["CAPPED_PAGINATION", "MAX_LIMIT", "MAX_OFFSET",
+           "MultiDictQueryParam", "MultiQueryParam", "PAGINATION",
+           "SingleDictQueryParam", "SingleQueryParam", "at_most",
+           "utc_datetime"]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -111,3 +118,48 @@ PAGINATION: dict[Any, Any] = {
     vol.Required("limit", default=100): vol.All(SingleQueryParam(int),
                                                 vol.Range(min=1)),
 }
+
+
+#: The most items one page of a report (``/v2/summary`` rows,
+#: ``/v2/dataframes`` points) holds: a larger ``limit`` is lowered to it,
+#: and the answer's ``total`` tells the client there is more.
+MAX_LIMIT = 10000
+#: Offsets beyond any real row count are lowered to this one (which still
+#: fits the 64-bit OFFSET of every database).
+MAX_OFFSET = 2 ** 62
+
+
+def at_most(maximum: int) -> Callable[[int], int]:
+    """A validator lowering an int to ``maximum``."""
+    def check(value: int) -> int:
+        return min(value, maximum)
+    return check
+
+
+#: :data:`PAGINATION` with a ``limit`` capped at :data:`MAX_LIMIT` and an
+#: ``offset`` capped at :data:`MAX_OFFSET`, for the report endpoints.
+CAPPED_PAGINATION: dict[Any, Any] = {
+    vol.Required("offset", default=0): vol.All(
+        SingleQueryParam(int), vol.Range(min=0), at_most(MAX_OFFSET)),
+    vol.Required("limit", default=100): vol.All(
+        SingleQueryParam(int), vol.Range(min=1), at_most(MAX_LIMIT)),
+}
+
+
+def utc_datetime(value: Any) -> datetime.datetime:
+    """An ISO 8601 date and time (with or without offset; naive = UTC) as
+    an aware UTC datetime; a one-item list (a query parameter) is
+    accepted."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, str):
+        raise vol.Invalid("expected an ISO 8601 date and time")
+    try:
+        parsed = dataframe.parse_datetime(value, "value")
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=datetime.timezone.utc)
+        return parsed.astimezone(datetime.timezone.utc)
+    except (exceptions.InvalidInput, OverflowError):
+        raise vol.Invalid(
+            f"{value!r} is not an ISO 8601 date and time in years 1 to "
+            f"9999 UTC") from None

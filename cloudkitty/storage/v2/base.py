@@ -9,7 +9,8 @@ Shapes (every backend returns exactly these):
   of rows before pagination; each row is a dict with ``begin``, ``end``
   (aware UTC datetimes), ``qty``, ``rate`` (Decimals) and one key per
   groupby element (``time`` adds no key: it makes ``begin``/``end`` the
-  stored period instead of the query window).
+  stored period instead of the query window). With ``custom_fields``,
+  the fields it names replace ``qty`` and ``rate``, in its order.
 
 Arguments:
 
@@ -22,6 +23,12 @@ Arguments:
 * ``metric_types``: a type or a list of types.
 * ``groupby``: groupby keys, ``type``, ``time`` and ``time-d``/``-w``/
   ``-m``/``-y`` (see :func:`normalize_groupby`).
+* ``custom_fields``: the aggregates of each row, in the small language of
+  :mod:`cloudkitty.storage.v2.custom_fields` (sums and counts of ``qty``
+  and ``price``, each named), e.g. ``SUM(price) AS rate, COUNT(qty) AS
+  n``; None means ``SUM(qty) AS qty, SUM(price) AS rate``. Anything else
+  raises InvalidInput naming ``custom_fields``, as does a name that is
+  also a groupby key.
 * ``offset``/``limit`` apply when ``paginate`` is true.
 """
 from __future__ import annotations
@@ -188,10 +195,12 @@ class BaseStorage(abc.ABC):
               custom_fields: str | None = None,
               offset: int = 0, limit: int = 1000,
               paginate: bool = True) -> TotalResult:
-        """Summed qty and rate per group; see the module docstring.
+        """Summed qty and rate (or ``custom_fields``) per group; see the
+        module docstring.
 
         Without groupby there is one row, or none if nothing matched.
-        ``custom_fields`` is InfluxQL and only honoured by InfluxDB.
+        Every backend must accept the whole ``custom_fields`` language
+        (:func:`cloudkitty.storage.v2.custom_fields.parse` validates it).
         """
 
     @abc.abstractmethod

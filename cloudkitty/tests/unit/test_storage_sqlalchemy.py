@@ -199,8 +199,16 @@ class TestTotal:
         assert [(r["begin"], r["project_id"]) for r in result["results"]] \
             == [(at(0), "b")]
 
-    def test_custom_fields_are_ignored(self, sample):
-        assert sample.total(custom_fields="SUM(qty) AS qty")["total"] == 1
+    def test_custom_fields_choose_the_columns(self, sample):
+        [row] = sample.total(
+            custom_fields="COUNT(qty) AS n, SUM(price) AS cost, SUM(qty)"
+        )["results"]
+        # Four points: prices 10 + 20 + 40 + 80, quantities 1 + 2 + 4 + 8.
+        assert (row["n"], row["cost"], row["sum"]) == (4, 150, 15)
+        rows = sample.total(groupby=["project_id"],
+                            custom_fields="SUM(qty) AS qty")["results"]
+        assert sorted((r["project_id"], r["qty"]) for r in rows) == [
+            ("a", 13), ("b", 2)]
 
 
 class TestExactMoney:

@@ -16,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
-from oslo_log import log
 from sqlalchemy.orm import Session
 
 from cloudkitty import exceptions
@@ -25,10 +24,9 @@ from cloudkitty.db import api as db_api
 from cloudkitty.storage import _time
 from cloudkitty.storage import state as state_api
 from cloudkitty.storage.v2 import base
+from cloudkitty.storage.v2 import custom_fields as custom_fields_mod
 from cloudkitty.storage.v2.sqlalchemy import _query
 from cloudkitty.storage.v2.sqlalchemy.models import TABLE_NAME, DecimalSum
-
-LOG = log.getLogger(__name__)
 
 _INSERT_CHUNK = 1000
 _PLAIN_JSON = (str, int, float, bool, type(None))
@@ -185,12 +183,12 @@ class SQLAlchemyStorage(base.BaseStorage):
               custom_fields: str | None = None,
               offset: int = 0, limit: int = 1000,
               paginate: bool = True) -> base.TotalResult:
-        if custom_fields:
-            LOG.debug("custom_fields is only honoured by InfluxDB; "
-                      "ignored: %s", custom_fields)
+        fields = custom_fields_mod.parse(custom_fields)
         base.check_page(offset, limit if paginate else None)
         groups = _query.group_columns(base.normalize_groupby(groupby),
                                       self.scope_key)
+        custom_fields_mod.check_names(fields, [key for key, _ in groups],
+                                      given=custom_fields is not None)
         clauses = self._where(begin, end, filters, metric_types)
         c = _query.COLUMNS
         # Grouped values are computed in a subquery and grouped by label:
@@ -202,8 +200,8 @@ class SQLAlchemyStorage(base.BaseStorage):
         keys = [inner.c[f"g{i}"] for i in range(len(groups))]
         query = sa.select(
             *keys,
-            _query.money_sum(self.dialect, inner.c.qty).label("qty"),
-            _query.money_sum(self.dialect, inner.c.price).label("rate"),
+            *[self._aggregate(field, inner).label(f"f{i}")
+              for i, field in enumerate(fields)],
         ).select_from(inner)
         if keys:
             query = query.group_by(*keys)
@@ -221,18 +219,30 @@ class SQLAlchemyStorage(base.BaseStorage):
         window = (_time.from_db_or_none(_time.to_db_or_none(begin)),
                   _time.from_db_or_none(_time.to_db_or_none(end)))
         return {"total": int(total),
-                "results": [self._total_row(row, groups, window)
+                "results": [self._total_row(row, groups, fields, window)
                             for row in rows]}
+
+    def _aggregate(self, field: custom_fields_mod.Aggregate,
+                   inner: Any) -> sa.ColumnElement[Any]:
+        column = inner.c[field.column]
+        if field.function == "count":
+            return sa.func.count(column)
+        return _query.money_sum(self.dialect, column)
 
     @staticmethod
     def _total_row(row: Any,
                    groups: list[tuple[str, sa.ColumnElement[Any]]],
+                   fields: Sequence[custom_fields_mod.Aggregate],
                    window: tuple[datetime.datetime | None,
                                  datetime.datetime | None]
                    ) -> dict[str, Any]:
-        result: dict[str, Any] = {"begin": window[0], "end": window[1],
-                                  "qty": row.qty or decimal.Decimal(0),
-                                  "rate": row.rate or decimal.Decimal(0)}
+        result: dict[str, Any] = {"begin": window[0], "end": window[1]}
+        for index, field in enumerate(fields, start=len(groups)):
+            value = row[index]
+            if field.function == "count":
+                result[field.name] = int(value or 0)
+            else:
+                result[field.name] = value or decimal.Decimal(0)
         for index, (key, _) in enumerate(groups):
             value = row[index]
             if key in ("begin", "end"):
