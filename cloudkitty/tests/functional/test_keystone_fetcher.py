@@ -9,68 +9,24 @@ projects (uniquely named), and removes them afterwards:
 """
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from keystoneauth1 import session as ksa_session
-from keystoneauth1.identity import v3
 
 from cloudkitty import exceptions
 from cloudkitty.fetcher import get_fetcher
 from cloudkitty.fetcher.keystone import KeystoneFetcher
+from cloudkitty.tests.functional.keystone_fixture import URL, Identity
 
-URL = os.environ.get("CLOUDKITTY_TEST_KEYSTONE_URL",
-                     "http://127.0.0.1:5000/v3").rstrip("/")
-ADMIN_PASSWORD = os.environ.get("CLOUDKITTY_TEST_KEYSTONE_ADMIN_PASSWORD",
-                                "admin-secret")
 CK_PASSWORD = "ck-fetcher-secret"
-
-
-class _Identity:
-    """Just enough of the identity v3 admin API to set the scene up."""
-
-    def __init__(self) -> None:
-        self.s = ksa_session.Session(auth=v3.Password(
-            auth_url=URL, username="admin", password=ADMIN_PASSWORD,
-            project_name="admin", user_domain_id="default",
-            project_domain_id="default"))
-        self.cleanup: list[Callable[[], Any]] = []
-
-    def create(self, kind: str, **body: Any) -> dict[str, Any]:
-        single = kind[:-1]
-        obj: dict[str, Any] = self.s.post(
-            f"{URL}/{kind}", json={single: body}).json()[single]
-        self.cleanup.append(
-            lambda: self.s.delete(f"{URL}/{kind}/{obj['id']}",
-                                  raise_exc=False))
-        return obj
-
-    def role(self, name: str) -> dict[str, Any]:
-        """Role ``name``; created (and removed later) only if missing."""
-        found = self.s.get(f"{URL}/roles", params={"name": name}).json()
-        if found["roles"]:
-            role: dict[str, Any] = found["roles"][0]
-            return role
-        return self.create("roles", name=name)
-
-    def grant(self, role: dict[str, Any], user: dict[str, Any],
-              project: dict[str, Any]) -> None:
-        self.s.put(f"{URL}/projects/{project['id']}/users/{user['id']}"
-                   f"/roles/{role['id']}")
-
-    def close(self) -> None:
-        # Users and projects first, a role we created last.
-        for undo in reversed(self.cleanup):
-            undo()
 
 
 @pytest.fixture(scope="module")
 def scene() -> Iterator[dict[str, Any]]:
     try:
-        ident = _Identity()
+        ident = Identity()
         ident.s.get_token()
     except Exception as exc:  # pragma: no cover - environment problem
         pytest.fail(f"Keystone at {URL} is not usable "

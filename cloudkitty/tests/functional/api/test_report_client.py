@@ -34,14 +34,12 @@ from cloudkitty.tests.functional.api.test_client_cli import (
     as_json,
     cloudkitty,
 )
-from cloudkitty.tests.functional.test_keystone_fetcher import (
-    ADMIN_PASSWORD,
-)
-from cloudkitty.tests.functional.test_keystone_fetcher import (
+from cloudkitty.tests.functional.keystone_fixture import (
     URL as KEYSTONE_URL,
 )
-from cloudkitty.tests.functional.test_keystone_fetcher import (
-    _Identity as Identity,
+from cloudkitty.tests.functional.keystone_fixture import (
+    Identity,
+    authtoken_options,
 )
 from cloudkitty.tests.storage_factory import HOUR, at
 from cloudkitty.tests.unit.api.test_v1_report import (
@@ -62,11 +60,7 @@ JULY = ("-b", "2019-07-01T00:00:00", "-e", "2019-08-01T00:00:00")
 JULY_BOUNDS = {"begin": at(0), "end": at(24 * 31)}
 USER_PASSWORD = "ck-report-secret"
 #: The API validates tokens with Keystone's admin account.
-KEYSTONE_AUTHTOKEN = {
-    "auth_type": "password", "auth_url": KEYSTONE_URL,
-    "www_authenticate_uri": KEYSTONE_URL, "username": "admin",
-    "password": ADMIN_PASSWORD, "project_name": "admin",
-    "user_domain_id": "default", "project_domain_id": "default"}
+KEYSTONE_AUTHTOKEN = authtoken_options()
 JULY_ROW = {"Begin Time": "2019-07-01T00:00:00",
             "End Time": "2019-08-01T00:00:00"}
 
