@@ -92,6 +92,12 @@ def _is_v1(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
 
+def _raw_path(request: webob.Request) -> str:
+    # Not request.path_info: it decodes, and the error may be that the
+    # path is not valid UTF-8.
+    return str(request.environ.get("PATH_INFO", ""))
+
+
 def to_response(request: webob.Request, exc: BaseException) -> \
         webob.Response | None:
     """The response for ``exc`` raised while serving ``request``.
@@ -102,13 +108,14 @@ def to_response(request: webob.Request, exc: BaseException) -> \
     if isinstance(exc, webob.exc.HTTPException) and exc.status_int < 400:
         return None
     fault = classify(exc, request.method)
+    path = _raw_path(request)
     if fault.is_client_error:
-        LOG.debug("%s %s: %s %s", request.method, request.path,
-                  fault.status, fault.message)
+        LOG.debug("%s %s: %s %s", request.method, path, fault.status,
+                  fault.message)
     else:
-        LOG.error("%s %s failed with %s: %s", request.method, request.path,
+        LOG.error("%s %s failed with %s: %s", request.method, path,
                   fault.status, fault.message, exc_info=exc)
-    body = v1_body(fault) if _is_v1(request.path_info) else v2_body(fault)
+    body = v1_body(fault) if _is_v1(path) else v2_body(fault)
     response = webob.Response(status=fault.status,
                               content_type="application/json",
                               charset="UTF-8")

@@ -13,14 +13,25 @@ constructor so nothing is looked up globally.
 from __future__ import annotations
 
 import pecan
+import webob.exc
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
-from cloudkitty.api import errors, policy
+from cloudkitty import exceptions
+from cloudkitty.api import errors, policy, request_check
 from cloudkitty.api.context import RequestContext
 
 __all__ = ["ConfigHook", "ContextHook", "ErrorHook", "PolicyHook",
-           "default_hooks"]
+           "RequestCheckHook", "default_hooks"]
+
+
+class RequestCheckHook(pecan.hooks.PecanHook):
+    """Refuses unreadable requests (invalid UTF-8, NUL characters,
+    malformed form bodies) before routing, with a 400 naming the part; see
+    :mod:`cloudkitty.api.request_check`."""
+
+    def on_route(self, state: pecan.core.RoutingState) -> None:
+        request_check.check_request(state.request)
 
 
 class ConfigHook(pecan.hooks.PecanHook):
@@ -71,6 +82,14 @@ class ErrorHook(pecan.hooks.PecanHook):
 
     def on_error(self, state: pecan.core.RoutingState,
                  exc: Exception) -> object:
+        if isinstance(exc, webob.exc.HTTPBadRequest) and \
+                isinstance(exc.__context__, UnicodeDecodeError):
+            # Pecan's bare 400 for an undecodable path (read before any
+            # hook runs): say which part it was.
+            try:
+                request_check.check_request(state.request)
+            except exceptions.InvalidInput as precise:
+                return errors.to_response(state.request, precise)
         return errors.to_response(state.request, exc)
 
 
@@ -78,6 +97,7 @@ def default_hooks(conf: cfg.ConfigOpts, enforcer: oslo_policy.Enforcer
                   ) -> list[pecan.hooks.PecanHook]:
     """The hooks of the application, in the order their ``before`` run."""
     return [
+        RequestCheckHook(),
         ConfigHook(conf),
         PolicyHook(enforcer),
         ContextHook(conf, enforcer),

@@ -94,6 +94,29 @@ def _validate(schema: vol.Schema, args: Any) -> dict[str, Any]:
     return result
 
 
+#: Controller methods answering on a resource's own path, by HTTP method.
+_COLLECTION_METHODS = {"get_all": "GET", "post": "POST", "put": "PUT",
+                       "patch": "PATCH", "delete": "DELETE"}
+
+
+def _required_positional(spec: inspect.FullArgSpec) -> int:
+    """Path segments a method needs (its positional parameters but
+    ``self``, without a default)."""
+    return len(spec.args) - 1 - len(spec.defaults or ())
+
+
+def _not_on_collection(resource: Any) -> None:
+    """405 for a method that needs an id in the path but got none (Pecan
+    would call it without the argument)."""
+    allowed = []
+    for name, verb in _COLLECTION_METHODS.items():
+        method = getattr(resource, name, None)
+        if getattr(method, "exposed", False) and _required_positional(
+                pecan.util._cfg(method)["argspec"]) == 0:
+            allowed.append(verb)
+    pecan.abort(405, headers={"Allow": ", ".join(allowed)})
+
+
 def expose(*, query: Mapping[Any, Any] | None = None,
            body: Mapping[Any, Any] | None = None,
            status: int = 200) -> Callable[[F], F]:
@@ -111,6 +134,8 @@ def expose(*, query: Mapping[Any, Any] | None = None,
         @functools.wraps(func)
         def handler(self: Any, *args: Any, **_ignored: Any) -> str:
             request = pecan.request
+            if len(args) < required:
+                _not_on_collection(self)
             kwargs: dict[str, Any] = {}
             if query_schema is not None:
                 kwargs.update(_validate(query_schema, _query_args(request)))
@@ -128,6 +153,7 @@ def expose(*, query: Mapping[Any, Any] | None = None,
         # Pecan only binds path segments, to the positional parameters;
         # validated input is passed by this wrapper.
         spec = inspect.getfullargspec(func)
+        required = _required_positional(spec)
         pecan.util._cfg(handler)["argspec"] = spec._replace(
             varkw=None, kwonlyargs=[], kwonlydefaults=None)
         return handler  # type: ignore[return-value]

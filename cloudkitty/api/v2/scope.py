@@ -40,7 +40,7 @@ UTC = datetime.timezone.utc
 #: Seconds ``PUT`` waits, in all, for processors to release the scopes.
 RESET_LOCK_TIMEOUT = reset.DEFAULT_LOCK_TIMEOUT
 
-_MULTI = validation.MultiQueryParam(str)
+_MULTI = validation.MultiQueryParam(validation.text)
 
 # Column sizes of cloudkitty_storage_states.
 _ID_LENGTH = 256
@@ -146,7 +146,7 @@ class ScopeResource(base.Resource):
         return {"results": [scope_document(r) for r in records]}
 
     @base.expose(body={
-        vol.Optional("all_scopes"): vol.Boolean(),
+        vol.Optional("all_scopes"): validation.flag,
         vol.Optional("scope_id"): _MULTI,
         vol.Optional("scope_key"): _MULTI,
         vol.Optional("fetcher"): _MULTI,
@@ -201,7 +201,7 @@ class ScopeResource(base.Resource):
         vol.Optional("scope_key"): _text(_KEY_LENGTH),
         vol.Optional("fetcher"): _text(_KEY_LENGTH),
         vol.Optional("collector"): _text(_KEY_LENGTH),
-        vol.Optional("active"): vol.Boolean(),
+        vol.Optional("active"): validation.flag,
     })
     def patch(self, *, scope_id: str, scope_key: str | None = None,
               fetcher: str | None = None, collector: str | None = None,
@@ -218,7 +218,7 @@ class ScopeResource(base.Resource):
         vol.Optional("scope_key"): _text(_KEY_LENGTH),
         vol.Optional("fetcher"): _text(_KEY_LENGTH),
         vol.Optional("collector"): _text(_KEY_LENGTH),
-        vol.Optional("active", default=True): vol.Boolean(),
+        vol.Optional("active", default=True): validation.flag,
     })
     def post(self, *, scope_id: str,
              last_processed_timestamp: datetime.datetime,

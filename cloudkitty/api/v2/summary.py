@@ -62,18 +62,8 @@ MAX_KEY_LENGTH = 255
 _ROW_KEYS = ("begin", "end")
 
 
-def text(value: Any) -> str:
-    """A string that the databases can hold (no NUL character, valid
-    Unicode); raises ``vol.Invalid``."""
-    if not isinstance(value, str):
-        raise vol.Invalid("expected a string")
-    if "\x00" in value:
-        raise vol.Invalid("NUL characters are not allowed")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise vol.Invalid("not valid Unicode text") from None
-    return value
+#: A string that the databases can hold (see :func:`validation.text`).
+text = validation.text
 
 
 def _key(value: Any) -> str:

@@ -47,7 +47,7 @@ _ORDER = vol.All(validation.SingleQueryParam(str), str.lower,
                  vol.In(["asc", "desc"]))
 
 _QUERY: dict[Any, Any] = {
-    vol.Optional("scope_ids"): validation.MultiQueryParam(str),
+    vol.Optional("scope_ids"): validation.MultiQueryParam(validation.text),
     vol.Required("order", default="desc"): _ORDER,
     **validation.PAGINATION,
 }
@@ -202,7 +202,7 @@ class ReprocessesResource(base.Resource):
         return self._list([scope_id], order, offset, limit)
 
     @base.expose(body={
-        vol.Required("scope_ids"): validation.MultiQueryParam(str),
+        vol.Required("scope_ids"): validation.MultiQueryParam(validation.text),
         vol.Required("start_reprocess_time"): validation.utc_datetime,
         vol.Required("end_reprocess_time"): validation.utc_datetime,
         vol.Required("reason"): _string,

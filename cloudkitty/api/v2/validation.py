@@ -14,7 +14,8 @@ wants:
 
 :data:`PAGINATION` is the ``offset``/``limit`` pair every list takes;
 :data:`CAPPED_PAGINATION` the same with upper bounds, for the reports.
-:func:`utc_datetime` reads an ISO 8601 date into an aware UTC datetime.
+:func:`utc_datetime` reads an ISO 8601 date into an aware UTC datetime,
+:func:`text` a string the databases can store, :func:`flag` a boolean.
 """
 from __future__ import annotations
 
@@ -29,12 +30,47 @@ from cloudkitty import dataframe, exceptions
 
 __all__ = ["CAPPED_PAGINATION", "MAX_LIMIT", "MAX_OFFSET",
            "MultiDictQueryParam", "MultiQueryParam", "PAGINATION",
-           "SingleDictQueryParam", "SingleQueryParam", "at_most",
-           "utc_datetime"]
+           "SingleDictQueryParam", "SingleQueryParam", "at_most", "flag",
+           "text", "utc_datetime"]
 
 T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+def text(value: Any) -> str:
+    """A string that the databases can hold (no NUL character, valid
+    Unicode); anything else (a number, a list...) raises ``vol.Invalid``.
+    """
+    if not isinstance(value, str):
+        raise vol.Invalid("expected a string")
+    if "\x00" in value:
+        raise vol.Invalid("NUL characters are not allowed")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise vol.Invalid("not valid Unicode text") from None
+    return value
+
+
+#: The strings :func:`flag` reads (in any case), as ``vol.Boolean`` does.
+_TRUE = ("1", "true", "yes", "on", "enable")
+_FALSE = ("0", "false", "no", "off", "disable")
+
+
+def flag(value: Any) -> bool:
+    """A JSON boolean, or one of the words ``vol.Boolean`` reads (``true``,
+    ``no``, ``1``...); unlike it, other types (lists, numbers, null) are
+    refused rather than read by their truth value."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise vol.Invalid(f"expected a boolean (true or false), got {value!r}")
 
 
 def _values(value: Any) -> list[Any]:
@@ -110,22 +146,8 @@ class MultiDictQueryParam(_DictQueryParam[K, V]):
         return result
 
 
-#: ``offset`` (≥ 0, default 0) and ``limit`` (≥ 1, default 100); splat it
-#: into a query schema: ``query={**PAGINATION, ...}``.
-PAGINATION: dict[Any, Any] = {
-    vol.Required("offset", default=0): vol.All(SingleQueryParam(int),
-                                               vol.Range(min=0)),
-    vol.Required("limit", default=100): vol.All(SingleQueryParam(int),
-                                                vol.Range(min=1)),
-}
-
-
-#: The most items one page of a report (``/v2/summary`` rows,
-#: ``/v2/dataframes`` points) holds: a larger ``limit`` is lowered to it,
-#: and the answer's ``total`` tells the client there is more.
-MAX_LIMIT = 10000
-#: Offsets beyond any real row count are lowered to this one (which still
-#: fits the 64-bit OFFSET of every database).
+#: Offsets (and limits) beyond any real row count are lowered to this one,
+#: which still fits the 64-bit OFFSET and LIMIT of every database.
 MAX_OFFSET = 2 ** 62
 
 
@@ -134,6 +156,23 @@ def at_most(maximum: int) -> Callable[[int], int]:
     def check(value: int) -> int:
         return min(value, maximum)
     return check
+
+
+#: ``offset`` (≥ 0, default 0) and ``limit`` (≥ 1, default 100); splat it
+#: into a query schema: ``query={**PAGINATION, ...}``. Values too large
+#: for a database are lowered to :data:`MAX_OFFSET` (no list is that long).
+PAGINATION: dict[Any, Any] = {
+    vol.Required("offset", default=0): vol.All(
+        SingleQueryParam(int), vol.Range(min=0), at_most(MAX_OFFSET)),
+    vol.Required("limit", default=100): vol.All(
+        SingleQueryParam(int), vol.Range(min=1), at_most(MAX_OFFSET)),
+}
+
+
+#: The most items one page of a report (``/v2/summary`` rows,
+#: ``/v2/dataframes`` points) holds: a larger ``limit`` is lowered to it,
+#: and the answer's ``total`` tells the client there is more.
+MAX_LIMIT = 10000
 
 
 #: :data:`PAGINATION` with a ``limit`` capped at :data:`MAX_LIMIT` and an

@@ -133,3 +133,63 @@ def test_v2_delete_returns_204_without_body(
     response = noauth_app.delete("/v2/tests/x")
     assert response.status_int == 204
     assert response.body == b""
+
+
+# Found by fuzzing (tests/functional/api/test_fuzz.py): requests that
+# cannot be decoded failed inside Pecan, WSME or the PostgreSQL driver
+# with a bare 400 (text/plain for a path) or a 500.
+
+@pytest.mark.parametrize(("request_line", "message"), [
+    ("GET /tests/%FF", "The request path is not valid UTF-8 "
+     "(percent-encoded bytes must form UTF-8 text)."),
+    ("GET /tests/a%00", "The request path contains a NUL character, "
+     "which is not allowed."),
+    ("GET /tests?size=%FF", "The value of query parameter 'size' is not "
+     "valid UTF-8 (percent-encoded bytes must form UTF-8 text)."),
+    ("GET /tests?size=1%00", "The value of query parameter 'size' contains "
+     "a NUL character, which is not allowed."),
+    ("GET /tests?%FF=1", "A query parameter name is not valid UTF-8 "
+     "(percent-encoded bytes must form UTF-8 text)."),
+])
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_undecodable_urls_are_a_400_naming_the_part(
+        noauth_app: webtest.TestApp, version: str, request_line: str,
+        message: str) -> None:
+    method, path = request_line.split(" ")
+    response = noauth_app.request(f"/{version}{path}", method=method,
+                                  status=400)
+    assert response.content_type == "application/json"
+    if version == "v1":
+        assert response.json == fault("Client", message)
+    else:
+        assert response.json == {"message": message}
+
+
+@pytest.mark.parametrize(("body", "content_type", "message"), [
+    (b"x", "multipart/form-data; boundary=",
+     "The request body is not a valid multipart/form-data document "
+     "(Invalid boundary in multipart form: b'')."),
+    (b"name=a%00", "application/x-www-form-urlencoded",
+     "Form field 'name' contains a NUL character, which is not allowed."),
+    (b'{"name": "a", "tags": ["x\\u0000"]}', "application/json",
+     "'tags[0]' contains a NUL character, which is not allowed."),
+])
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_unreadable_bodies_are_a_400_naming_the_part(
+        noauth_app: webtest.TestApp, version: str, body: bytes,
+        content_type: str, message: str) -> None:
+    response = noauth_app.post(f"/{version}/tests", body,
+                               headers={"Content-Type": content_type},
+                               status=400)
+    if version == "v1":
+        assert response.json == fault("Client", message)
+    else:
+        assert response.json == {"message": message}
+
+
+def test_an_escaped_backslash_is_not_a_nul(
+        noauth_app: webtest.TestApp) -> None:
+    response = noauth_app.post("/v2/tests", b'{"name": "a\\\\u0000"}',
+                               content_type="application/json",
+                               status=201)
+    assert response.json["name"] == "a\\u0000"

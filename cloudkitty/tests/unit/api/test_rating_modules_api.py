@@ -286,6 +286,15 @@ class TestV2Modules:
         assert "cannot be disabled" in response.json["message"]
 
 
+def test_v2_put_without_a_module_id_is_405(client) -> None:
+    # Found by the fuzz run: the controller was called without its id.
+    response = client.put_json("/v2/rating/modules", {"enabled": True},
+                               status=405)
+    assert response.headers["Allow"] == "GET"
+    assert response.json == {
+        "message": "The method PUT is not allowed for this resource."}
+
+
 class TestPolicies:
     @pytest.mark.parametrize("method, url, body", [
         ("GET", "/v1/rating/modules", None),

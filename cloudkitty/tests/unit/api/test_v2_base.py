@@ -3,7 +3,10 @@ rendering (COMPAT.md §3.1)."""
 from __future__ import annotations
 
 import pytest
+import voluptuous as vol
 import webtest
+
+from cloudkitty.api.v2 import validation
 
 pytestmark = pytest.mark.usefixtures("fake_controllers")
 
@@ -85,3 +88,41 @@ def test_decimal_is_a_number_and_datetimes_keep_their_offset(
 def test_path_argument_reaches_get_one(noauth_app: webtest.TestApp) -> None:
     assert noauth_app.get("/v2/tests/abc").json == {"thing_id": "abc"}
     noauth_app.get("/v2/tests/abc/def", status=404)
+
+
+def test_pagination_beyond_64_bits_is_lowered(
+        noauth_app: webtest.TestApp) -> None:
+    # Found by the fuzz run: such values crashed the database drivers.
+    huge = 10 ** 30
+    params = params_of(noauth_app, f"?offset={huge}&limit={huge}")
+    assert params == {"offset": validation.MAX_OFFSET,
+                      "limit": validation.MAX_OFFSET}
+
+
+def test_a_method_needing_an_id_is_405_without_one(
+        noauth_app: webtest.TestApp) -> None:
+    # Found by the fuzz run: Pecan called it without its argument (500).
+    response = noauth_app.delete("/v2/tests", status=405)
+    assert response.headers["Allow"] == "GET, POST"
+    assert response.json == {
+        "message": "The method DELETE is not allowed for this resource."}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (True, True), (False, False), ("TRUE", True), ("no", False),
+    ("1", True), ("disable", False)])
+def test_flag_reads_booleans_and_words(value, expected: bool) -> None:
+    assert validation.flag(value) is expected
+
+
+@pytest.mark.parametrize("value", [None, 1, 0, [], [True], {}, "maybe"])
+def test_flag_refuses_other_types(value) -> None:
+    # vol.Boolean read them by their truth value ([None] was true).
+    with pytest.raises(vol.Invalid, match="expected a boolean"):
+        validation.flag(value)
+
+
+@pytest.mark.parametrize("value", [0, None, ["a"], "a\x00"])
+def test_text_refuses_non_strings_and_nul(value) -> None:
+    with pytest.raises(vol.Invalid):
+        validation.text(value)

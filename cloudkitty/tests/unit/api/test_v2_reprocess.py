@@ -188,6 +188,8 @@ class TestPost:
         (body(end=12), "end_reprocess_time"),
         (body(reason=None), "reason"),
         ({**body(), "force": True}, "force"),
+        # Found by the fuzz run: 0 was read as the scope id "0".
+        (body(scope_ids=[0]), "scope_ids"),
     ])
     def test_bad_body_names_the_field(self, client, request_body,
                                       field) -> None:
@@ -248,6 +250,13 @@ class TestGet:
     def test_bad_query(self, client, query, field) -> None:
         message = client.get(f"{URL}?{query}", status=400).json["message"]
         assert f"(path: '['{field}']')" in message
+
+    @pytest.mark.usefixtures("three")
+    def test_pagination_beyond_64_bits(self, client) -> None:
+        # Found by the fuzz run: the database driver overflowed (500).
+        huge = 10 ** 20
+        assert len(client.get(f"{URL}?limit={huge}").json["results"]) == 3
+        assert client.get(f"{URL}/a?offset={huge}").json == {"results": []}
 
 
 @pytest.mark.usefixtures("scopes")

@@ -148,11 +148,21 @@ class TestGet:
 
     @pytest.mark.parametrize("query, field", [
         ("active=maybe", "active"), ("limit=0", "limit"),
-        ("offset=-1", "offset"), ("colour=red", "colour")])
+        ("offset=-1", "offset"), ("colour=red", "colour"),
+        ("scope_id=a%00", "scope_id")])
     def test_bad_query(self, client, query, field) -> None:
         message = client.get(f"/v2/scope?{query}",
                              status=400).json["message"]
-        assert f"(path: '['{field}']')" in message
+        assert f"(path: '['{field}']')" in message or \
+            f"parameter '{field}'" in message
+
+    def test_pagination_beyond_64_bits(self, client, states) -> None:
+        # Found by the fuzz run: the database driver overflowed (500).
+        states.create_state("a", at(1))
+        huge = 10 ** 20
+        assert client.get(f"/v2/scope?limit={huge}").json["results"][0][
+            "scope_id"] == "a"
+        client.get(f"/v2/scope?offset={huge}", status=404)
 
 
 class TestPost:
@@ -207,6 +217,11 @@ class TestPost:
           "scope_key": None}, "scope_key"),
         ({"scope_id": "a", "last_processed_timestamp": "2019-07-01",
           "active": "perhaps"}, "active"),
+        # Found by the fuzz run: read by their truth value before.
+        ({"scope_id": "a", "last_processed_timestamp": "2019-07-01",
+          "active": {}}, "active"),
+        ({"scope_id": "a", "last_processed_timestamp": "2019-07-01",
+          "active": None}, "active"),
         ({"scope_id": "a", "last_processed_timestamp": "2019-07-01",
           "state": "2019-07-01"}, "state"),
     ])
@@ -265,6 +280,7 @@ class TestPatch:
     @pytest.mark.parametrize("body, field", [
         ({"active": False}, "scope_id"),
         ({"scope_id": "a", "active": "maybe"}, "active"),
+        ({"scope_id": "a", "active": [1]}, "active"),
         ({"scope_id": "a", "last_processed_timestamp": "2019-07-01"},
          "last_processed_timestamp"),
     ])
@@ -376,6 +392,10 @@ class TestPut:
         ({"scope_id": "a", "state": "soon"}, "state"),
         ({"scope_id": "a", "state": "2019-07-01", "active": True},
          "active"),
+        # Found by the fuzz run: [null, null] read as true before.
+        ({"all_scopes": [None, None], "state": "2019-07-01"},
+         "all_scopes"),
+        ({"scope_id": [1], "state": "2019-07-01"}, "scope_id"),
     ])
     def test_bad_body(self, client, body, field) -> None:
         message = client.put_json("/v2/scope", body,
