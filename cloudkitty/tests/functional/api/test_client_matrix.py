@@ -1,6 +1,20 @@
 """Every command of the official client (COMPAT.md §12) through both of
 its front-ends, ``cloudkitty <words>`` and ``openstack rating <words>``,
-against one running ``cloudkitty-api`` (noauth, SQLite) set up once.
+against a running ``cloudkitty-api`` set up once per deployment.
+
+Two deployments (:data:`DEPLOYMENTS`): ``auth_strategy = noauth`` on
+SQLite, where the client uses its ``cloudkitty-noauth`` plugin, and
+``auth_strategy = keystone`` on PostgreSQL against the real Keystone,
+where the client logs in with the password of a user holding ``admin`` on
+a project of its own and finds the API in Keystone's catalog (an endpoint
+in a region of the module's own). Every row runs in the noauth
+deployment; in the keystone one only the ``openstack rating`` front-ends
+run, both versions (all rows in both deployments would take about seven
+minutes with ``-n 2`` on two cores, this about five): the ``cloudkitty``
+front-end sends the same requests, already checked with both versions on
+SQLite, and authenticates through the same keystoneauth session code.
+The client takes the catalog URL as it is (no version discovery
+request), so both deployments expect the same request lines.
 
 Each row of ``ROWS`` names a command, the rating API versions it runs
 with, the HTTP requests it must send (read back from the API's access log)
@@ -17,6 +31,7 @@ and v2 from ``OS_RATING_API_VERSION``; ``openstack`` takes v1 from
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -43,7 +58,9 @@ from cloudkitty.db import api as db_api
 from cloudkitty.rating import modules
 from cloudkitty.storage import get_storage
 from cloudkitty.storage.state import ReprocessingSchedules, StateManager
+from cloudkitty.tests import dbutil
 from cloudkitty.tests import storage_factory as f
+from cloudkitty.tests.functional import keystone_fixture
 from cloudkitty.tests.functional.api.conftest import METRICS_YML, running_api
 from cloudkitty.tests.storage_factory import HOUR, at
 from cloudkitty.tests.unit.api.test_v1_report import rate_text
@@ -89,16 +106,17 @@ class Front:
     def __str__(self) -> str:
         return f"{self.program}-v{self.version}"
 
-    def argv(self, url: str, words: Sequence[str],
+    def argv(self, credentials: Sequence[str], words: Sequence[str],
              args: Sequence[str]) -> list[str]:
-        noauth = ["--os-auth-type", "cloudkitty-noauth",
-                  "--os-endpoint", url]
+        """The command line; ``credentials`` are the global options that
+        authenticate and find the API."""
         if self.program == "cloudkitty":
             version = (["--os-rating-api-version", "1"]
                        if self.version == "1" else [])
-            return [str(BIN / "cloudkitty"), *noauth, *version, *words,
-                    *args]
-        return [str(BIN / "openstack"), *noauth, "rating", *words, *args]
+            return [str(BIN / "cloudkitty"), *credentials, *version,
+                    *words, *args]
+        return [str(BIN / "openstack"), *credentials, "rating", *words,
+                *args]
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
@@ -160,19 +178,57 @@ def request_line(method: str, target: str) -> str:
 
 # -- the deployment ----------------------------------------------------
 
+@dataclasses.dataclass(frozen=True)
+class Deployment:
+    """How the API authenticates, what it stores in, and which client
+    front-ends the matrix runs against it."""
+
+    name: str
+    db: str
+    keystone: bool
+    programs: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+NOAUTH = Deployment("noauth-sqlite", "sqlite", False,
+                    ("cloudkitty", "openstack"))
+KEYSTONE = Deployment("keystone-postgresql", "postgresql", True,
+                      ("openstack",))
+DEPLOYMENTS = (NOAUTH, KEYSTONE)
+PASSWORD = "ck-matrix-secret"
+
+
+def noauth_credentials(url: str) -> list[str]:
+    return ["--os-auth-type", "cloudkitty-noauth", "--os-endpoint", url]
+
+
 class World:
     """The running API, a configuration of the same deployment for the
-    test's own reads and writes, and what the module set up."""
+    test's own reads and writes, and what the module set up.
 
-    def __init__(self, url: str, conf: cfg.ConfigOpts, tmp: Path) -> None:
+    ``credentials`` are the client's global options for this deployment;
+    ``token`` (keystone only) goes with every request of the test's own.
+    """
+
+    def __init__(self, url: str, conf: cfg.ConfigOpts, tmp: Path, *,
+                 credentials: list[str], token: str | None = None) -> None:
         self.url = url
         self.conf = conf
         self.tmp = tmp
         self.log = tmp / "api.log"
+        self.credentials = credentials
         self.http = requests.Session()
+        if token is not None:
+            self.http.headers["X-Auth-Token"] = token
         self.ids: dict[str, str] = {}
         self._consumed = 0  # access lines told apart so far
-        self._pending = 0   # requests of the test's own since then
+        # Requests of the test's own since then: at first, the GET / by
+        # which running_api saw the API serving. (Not counting it let the
+        # first command start one line early whenever the last line of
+        # the set-up came late, as token validation makes likelier.)
+        self._pending = 1
 
     def call(self, method: str, path: str, body: Any = None,
              status: int | None = None) -> Any:
@@ -188,8 +244,8 @@ class World:
 
     def run(self, front: Front, words: Sequence[str], args: Sequence[str],
             expected_requests: int) -> Run:
-        return self.run_argv(front.argv(self.url, words, args), front.env(),
-                             expected_requests)
+        return self.run_argv(front.argv(self.credentials, words, args),
+                             front.env(), expected_requests)
 
     def run_argv(self, argv: list[str], env: dict[str, str],
                  expected_requests: int) -> Run:
@@ -344,20 +400,109 @@ def _set_up(w: World) -> None:
         "end_reprocess_time": at(2).isoformat()})
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("client-matrix")
-    db_url = f"sqlite:///{tmp / 'ck.sqlite'}"
+def _keystone_login(ident: keystone_fixture.Identity, url: str,
+                    tag: str) -> tuple[list[str], str]:
+    """A user with ``admin`` on a project of its own, and the API in the
+    catalog (public endpoint of a ``rating`` service in a region of its
+    own, so that concurrent modules never find each other's API): the
+    client's password options and a token of that user."""
+    project = ident.create("projects", name=f"ck-matrix-{tag}",
+                           domain_id="default")
+    user = ident.create("users", name=f"ck-matrix-admin-{tag}",
+                        password=PASSWORD, domain_id="default")
+    ident.grant(ident.role("admin"), user, project)
+    region = ident.create("regions", id=f"ck-matrix-{tag}")
+    rating = ident.create("services", type="rating",
+                          name=f"ck-matrix-{tag}")
+    ident.create("endpoints", service_id=rating["id"], interface="public",
+                 region_id=region["id"], url=url)
+    credentials = [
+        "--os-auth-type", "password",
+        "--os-auth-url", keystone_fixture.URL,
+        "--os-username", user["name"], "--os-password", PASSWORD,
+        "--os-project-name", project["name"],
+        "--os-user-domain-id", "default",
+        "--os-project-domain-id", "default",
+        "--os-region-name", region["id"]]
+    token = keystone_fixture.user_session(user["name"], PASSWORD,
+                                          project["id"]).get_token()
+    return credentials, str(token)
+
+
+def _start(deployment: Deployment, tmp: Path,
+           stack: contextlib.ExitStack) -> World:
+    """Start the API of ``deployment`` and set the module's data up; what
+    it needs stays open until ``stack`` closes."""
     locks = {"coordination_url": f"file://{tmp / 'locks'}"}
-    with running_api(tmp, db_url, orchestrator=locks,
-                     collect=SECTIONS["collect"],
-                     fetcher=SECTIONS["fetcher"]) as url:
-        w = World(url, conf_for(db_url, tmp), tmp)
-        try:
-            _set_up(w)
-            yield w
-        finally:
-            db_api.dispose_engines()
+    # Both sections stay as running_api writes them for noauth.
+    default: dict[str, object] = {}
+    authtoken: dict[str, object] = {}
+    if deployment.keystone:
+        default = {"auth_strategy": "keystone"}
+        authtoken = dict(keystone_fixture.authtoken_options())
+    db_url = stack.enter_context(
+        dbutil.fresh_database(deployment.db, str(tmp)))
+    ident = (stack.enter_context(keystone_fixture.identity())
+             if deployment.keystone else None)
+    url = stack.enter_context(running_api(
+        tmp, db_url, orchestrator=locks, collect=SECTIONS["collect"],
+        fetcher=SECTIONS["fetcher"], DEFAULT=default,
+        keystone_authtoken=authtoken))
+    stack.callback(db_api.dispose_engines)
+    if ident is None:
+        w = World(url, conf_for(db_url, tmp), tmp,
+                  credentials=noauth_credentials(url))
+    else:
+        credentials, token = _keystone_login(ident, url,
+                                             uuid.uuid4().hex[:10])
+        w = World(url, conf_for(db_url, tmp), tmp,
+                  credentials=credentials, token=token)
+    _set_up(w)
+    return w
+
+
+class Worlds:
+    """The deployments started so far in this module (each once, on
+    first use) and, for one that failed to start, why."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory,
+                 stack: contextlib.ExitStack) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.stack = stack
+        self.started: dict[Deployment, World | BaseException] = {}
+
+    def get(self, deployment: Deployment) -> World:
+        if deployment not in self.started:
+            tmp = self.tmp_path_factory.mktemp(f"client-matrix-{deployment}")
+            try:
+                self.started[deployment] = _start(deployment, tmp,
+                                                  self.stack)
+            except Exception as exc:
+                self.started[deployment] = exc
+                raise
+        found = self.started[deployment]
+        if isinstance(found, BaseException):
+            pytest.fail(f"the {deployment} deployment did not start: "
+                        f"{found!r}")
+        return found
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
+    with contextlib.ExitStack() as stack:
+        yield Worlds(tmp_path_factory, stack)
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, worlds: Worlds) -> World:
+    """The deployment the test is parametrized with (``request.param``),
+    started once for the module.
+
+    (Not a parametrized module-scoped fixture: pytest would then regroup
+    the tests by every module-scoped parameter, front-ends included, and
+    set the deployments up again and again; here each deployment's tests
+    come one after the other, as :func:`_params` lists them.)"""
+    return worlds.get(request.param)
 
 
 # -- cases -------------------------------------------------------------
@@ -1219,18 +1364,26 @@ def _expected_requests(w: World, row: Row, version: str,
 
 
 def _params() -> list[Any]:
+    """(deployment, row, front) for every front-end of every row that the
+    deployment runs, one deployment after the other."""
     params = []
-    for row in ROWS:
-        for front in row.fronts:
-            marks = ([pytest.mark.xfail(strict=True, reason=row.xfail)]
-                     if row.xfail else [])
-            params.append(pytest.param(
-                row, front, marks=marks,
-                id=f"{row.words.replace(' ', '_')}-{front}"))
+    for deployment in DEPLOYMENTS:
+        for row in ROWS:
+            for front in row.fronts:
+                if front.program not in deployment.programs:
+                    continue
+                marks = ([pytest.mark.xfail(strict=True, reason=row.xfail)]
+                         if row.xfail else [])
+                if deployment.keystone:
+                    marks.append(keystone_fixture.needs_keystone())
+                params.append(pytest.param(
+                    deployment, row, front, marks=marks,
+                    id=f"{deployment}-{row.words.replace(' ', '_')}-{front}"))
     return params
 
 
-@pytest.mark.parametrize(("row", "front"), _params())
+@pytest.mark.parametrize(("world", "row", "front"), _params(),
+                         indirect=["world"])
 def test_command(world: World, row: Row, front: Front) -> None:
     args, check = row.case(world)
     expected = _expected_requests(world, row, front.version, args)
@@ -1242,13 +1395,13 @@ def test_command(world: World, row: Row, front: Front) -> None:
     assert all(status < 400 for status in run.statuses), run.statuses
 
 
+@pytest.mark.parametrize("world", [NOAUTH], indirect=True, ids=str)
 def test_openstack_takes_the_version_as_rating_api_version(
         world: World) -> None:
     """``openstack`` spells the option ``--rating-api-version`` (the
     plugin's own); ``cloudkitty``'s ``--os-rating-api-version`` is not an
     ``openstack`` option."""
-    base = [str(BIN / "openstack"), "--os-auth-type", "cloudkitty-noauth",
-            "--os-endpoint", world.url]
+    base = [str(BIN / "openstack"), *world.credentials]
     run = world.run_argv([*base, "--rating-api-version", "1", "rating",
                           "total", "get", *JULY_V1, "-f", "json"],
                          OSC2.env(), 1)
