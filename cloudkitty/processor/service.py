@@ -49,8 +49,8 @@ def _rating_unit(conf: cfg.ConfigOpts) -> RatingUnit:
 
 
 def _rpc_timeout(conf: cfg.ConfigOpts) -> float:
-    # Rating and storing one frame is quick; a dead rating worker must not
-    # hold a scope's lock for long.
+    # The same bound as collecting the frame: a rating worker that died
+    # with the frame releases the scope (and its lock) after that long.
     return float(conf.orchestrator.collector_request_timeout)
 
 

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -110,6 +111,17 @@ def panel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Panel]:
             yield Panel(url, _client(url, "1"), _client(url, "2"))
         finally:
             db_api.dispose_engines()
+
+
+def started_after(start: str, timeout: float = 5.0) -> None:
+    """Wait until the API's clock (naive UTC, to the second) is past
+    ``start``, the ISO start of a rule it just created."""
+    moment = datetime.datetime.fromisoformat(start).replace(tzinfo=None)
+    deadline = time.monotonic() + timeout
+    while (datetime.datetime.now(datetime.timezone.utc).replace(
+            tzinfo=None) < moment + datetime.timedelta(seconds=1)):
+        assert time.monotonic() < deadline, f"clock stuck before {start}"
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager
@@ -337,6 +349,9 @@ def test_admin_hashmap(panel: Panel) -> None:
         mapping_id=field_mapping["mapping_id"], field_id=field_id,
         value="ssd", type="rate", cost=0.75)
     assert Decimal(edited["cost"]) == Decimal("0.75")
+    # The API keeps rule times to the second: a rule created in this very
+    # second has not started yet. Let the clock pass its start.
+    started_after(mapping["start"])
     with fails(400, r"only the attribute \[end\]"):
         hashmap.update_mapping(mapping_id=mapping_id, cost=3.0)
 
