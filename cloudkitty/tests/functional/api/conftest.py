@@ -62,6 +62,25 @@ def _write_conf(path: Path, sections: Mapping[str, Mapping[str, object]]
     path.write_text("\n".join(lines) + "\n")
 
 
+def conf_for(db_url: str, tmp: Path,
+             sections: Mapping[str, Mapping[str, object]] | None = None,
+             ) -> Any:
+    """The parsed configuration a test uses to reach the database (and
+    storage) of an API it started: ``db_url`` with the sqlalchemy
+    storage, plus ``sections``."""
+    from oslo_config import cfg
+
+    from cloudkitty import service
+
+    path = tmp / "test.conf"
+    _write_conf(path, {"database": {"connection": db_url},
+                       "storage": {"backend": "sqlalchemy"},
+                       **(sections or {})})
+    return service.prepare_service(["--config-file", str(path)],
+                                   conf=cfg.ConfigOpts(),
+                                   setup_logging=False)
+
+
 @contextlib.contextmanager
 def running_api(tmp_path: Path, db_url: str | None = None, *,
                 metrics_yml: str | None = METRICS_YML,

@@ -53,7 +53,6 @@ import requests
 import yaml
 from oslo_config import cfg
 
-from cloudkitty import service
 from cloudkitty.db import api as db_api
 from cloudkitty.rating import modules
 from cloudkitty.storage import get_storage
@@ -61,7 +60,11 @@ from cloudkitty.storage.state import ReprocessingSchedules, StateManager
 from cloudkitty.tests import dbutil
 from cloudkitty.tests import storage_factory as f
 from cloudkitty.tests.functional import keystone_fixture
-from cloudkitty.tests.functional.api.conftest import METRICS_YML, running_api
+from cloudkitty.tests.functional.api.conftest import (
+    METRICS_YML,
+    conf_for,
+    running_api,
+)
 from cloudkitty.tests.storage_factory import HOUR, at
 from cloudkitty.tests.unit.api.test_v1_report import rate_text
 
@@ -304,19 +307,6 @@ class World:
         return StateManager(self.conf)
 
 
-def conf_for(db_url: str, tmp: Path) -> cfg.ConfigOpts:
-    path = tmp / "test.conf"
-    lines = []
-    for section, options in {"database": {"connection": db_url},
-                             "storage": {"backend": "sqlalchemy"},
-                             **SECTIONS}.items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {v}" for k, v in options.items())
-    path.write_text("\n".join(lines) + "\n")
-    return service.prepare_service(["--config-file", str(path)],
-                                   conf=cfg.ConfigOpts(),
-                                   setup_logging=False)
-
 
 @dataclasses.dataclass(frozen=True)
 class Rated:
@@ -450,12 +440,12 @@ def _start(deployment: Deployment, tmp: Path,
         keystone_authtoken=authtoken))
     stack.callback(db_api.dispose_engines)
     if ident is None:
-        w = World(url, conf_for(db_url, tmp), tmp,
+        w = World(url, conf_for(db_url, tmp, SECTIONS), tmp,
                   credentials=noauth_credentials(url))
     else:
         credentials, token = _keystone_login(ident, url,
                                              uuid.uuid4().hex[:10])
-        w = World(url, conf_for(db_url, tmp), tmp,
+        w = World(url, conf_for(db_url, tmp, SECTIONS), tmp,
                   credentials=credentials, token=token)
     _set_up(w)
     return w

@@ -29,11 +29,12 @@ from cloudkitty.db import api as db_api
 from cloudkitty.rating import modules
 from cloudkitty.storage import get_storage
 from cloudkitty.tests import storage_factory as f
-from cloudkitty.tests.functional.api.conftest import METRICS_YML, running_api
-from cloudkitty.tests.functional.api.test_client_matrix import (
-    SECTIONS,
+from cloudkitty.tests.functional.api.conftest import (
+    METRICS_YML,
     conf_for,
+    running_api,
 )
+from cloudkitty.tests.functional.api.test_client_matrix import SECTIONS
 
 UTC = datetime.UTC
 HOUR = datetime.timedelta(hours=1)
@@ -104,7 +105,7 @@ def panel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Panel]:
     with running_api(tmp, db_url, collect=SECTIONS["collect"],
                      fetcher=SECTIONS["fetcher"]) as url:
         try:
-            get_storage(conf_for(db_url, tmp)).push([
+            get_storage(conf_for(db_url, tmp, SECTIONS)).push([
                 f.frame(p.start, {p.metric_type: [f.point(
                     p.qty, p.price, project_id=p.project_id,
                     resource_id=p.resource_id)]}) for p in RATED])

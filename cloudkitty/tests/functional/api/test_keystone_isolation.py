@@ -33,13 +33,13 @@ import requests
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from cloudkitty import service
 from cloudkitty.db import api as db_api
 from cloudkitty.storage.state import StateManager
 from cloudkitty.tests import dbutil
 from cloudkitty.tests.functional import keystone_fixture
 from cloudkitty.tests.functional.api.conftest import (
     CLIENT_DB_KINDS,
+    conf_for,
     running_api,
 )
 from cloudkitty.tests.functional.api.test_client_cli import CLIENT
@@ -175,19 +175,6 @@ class Api:
                 for table in TABLES}
 
 
-def _conf_for(db_url: str, tmp: Path) -> cfg.ConfigOpts:
-    path = tmp / "test.conf"
-    lines = []
-    for section, options in {"database": {"connection": db_url},
-                             "storage": {"backend": "sqlalchemy"},
-                             **SECTIONS}.items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {v}" for k, v in options.items())
-    path.write_text("\n".join(lines) + "\n")
-    return service.prepare_service(["--config-file", str(path)],
-                                   conf=cfg.ConfigOpts(),
-                                   setup_logging=False)
-
 
 def _points(scene: Scene) -> list[Pushed]:
     a, b = scene.a, scene.b
@@ -222,7 +209,7 @@ def api(request: pytest.FixtureRequest, scene: Scene,
             _start_api(tmp / "default", db_url, {}) as url, \
             _start_api(tmp / "policy", db_url,
                        {"policy_file": policy_file}) as policy_url:
-        conf = _conf_for(db_url, tmp)
+        conf = conf_for(db_url, tmp, SECTIONS)
         try:
             points = _points(scene)
             push(conf, points)

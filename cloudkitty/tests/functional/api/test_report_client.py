@@ -14,19 +14,18 @@ import io
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from cloudkitty import service
 from cloudkitty.db import api as db_api
 from cloudkitty.storage.state import StateManager
 from cloudkitty.tests.functional.api.conftest import (
     CLIENT_DB_KINDS,
     api_on_fresh_database,
+    conf_for,
     running_api,
 )
 from cloudkitty.tests.functional.api.test_client_cli import (
@@ -86,26 +85,14 @@ class Api:
                     for row in connection.execute(sa.text(query))]
 
 
-def _conf_for(db_url: str, tmp: Path) -> cfg.ConfigOpts:
-    path = tmp / "test.conf"
-    lines = []
-    for section, options in {"database": {"connection": db_url},
-                             "storage": {"backend": "sqlalchemy"},
-                             **SECTIONS}.items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {v}" for k, v in options.items())
-    path.write_text("\n".join(lines) + "\n")
-    return service.prepare_service(["--config-file", str(path)],
-                                   conf=cfg.ConfigOpts(),
-                                   setup_logging=False)
-
 
 @pytest.fixture(scope="module", params=CLIENT_DB_KINDS)
 def api(request: pytest.FixtureRequest,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     with api_on_fresh_database(request.param, tmp_path_factory,
                                **SECTIONS) as (url, db_url):
-        conf = _conf_for(db_url, tmp_path_factory.mktemp("conf"))
+        conf = conf_for(db_url, tmp_path_factory.mktemp("conf"),
+                        SECTIONS)
         try:
             yield Api(url, conf)
         finally:
@@ -387,7 +374,7 @@ def keystone_scene(tmp_path_factory: pytest.TempPathFactory
                          fetcher=SECTIONS["fetcher"],
                          DEFAULT={"auth_strategy": "keystone"},
                          keystone_authtoken=KEYSTONE_AUTHTOKEN) as url:
-            conf = _conf_for(f"sqlite:///{tmp}/ck.sqlite", tmp)
+            conf = conf_for(f"sqlite:///{tmp}/ck.sqlite", tmp, SECTIONS)
             try:
                 yield KeystoneScene(Api(url, conf), url, projects, users)
             finally:

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib import parse
 
@@ -18,7 +17,6 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from cloudkitty import service
 from cloudkitty.db import api as db_api
 from cloudkitty.processor import locks
 from cloudkitty.storage import get_storage
@@ -27,6 +25,7 @@ from cloudkitty.tests import services
 from cloudkitty.tests.functional.api.conftest import (
     CLIENT_DB_KINDS,
     api_on_fresh_database,
+    conf_for,
     running_api,
 )
 from cloudkitty.tests.functional.api.test_client_cli import (
@@ -92,20 +91,6 @@ class Api:
         return sorted(df.start for df in result["dataframes"])
 
 
-def _conf_for(db_url: str, coordination_url: str, tmp: Path) -> Any:
-    path = tmp / "test.conf"
-    lines = []
-    for section, options in {
-            "database": {"connection": db_url},
-            "storage": {"backend": "sqlalchemy"},
-            **api_sections(coordination_url)}.items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {v}" for k, v in options.items())
-    path.write_text("\n".join(lines) + "\n")
-    return service.prepare_service(["--config-file", str(path)],
-                                   conf=cfg.ConfigOpts(),
-                                   setup_logging=False)
-
 
 @pytest.fixture(scope="module", params=CLIENT_DB_KINDS)
 def api(request: pytest.FixtureRequest,
@@ -113,7 +98,8 @@ def api(request: pytest.FixtureRequest,
     locks_url = f"file://{tmp_path_factory.mktemp('locks')}"
     with api_on_fresh_database(request.param, tmp_path_factory,
                                **api_sections(locks_url)) as (url, db_url):
-        conf = _conf_for(db_url, locks_url, tmp_path_factory.mktemp("conf"))
+        conf = conf_for(db_url, tmp_path_factory.mktemp("conf"),
+                        api_sections(locks_url))
         try:
             yield Api(url, conf)
         finally:
@@ -324,7 +310,7 @@ class TestResetUnderARedisLock:
         with running_api(tmp, db_url, fetcher=sections["fetcher"],
                          collect=sections["collect"],
                          orchestrator=sections["orchestrator"]) as url:
-            conf = _conf_for(db_url, REDIS_URL, tmp)
+            conf = conf_for(db_url, tmp, api_sections(REDIS_URL))
             try:
                 yield Api(url, conf)
             finally:
