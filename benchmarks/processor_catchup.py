@@ -8,9 +8,14 @@ gen_openmetrics.py`` (``--projects`` projects, six metric families,
 prices it with hashmap flat rules (per instance, GiB, MiB, MB, IP),
 seeds every project's state one period before the history, runs the
 console script until every project is caught up, and prints scope-periods
-and rated points per second.
+and rated points per second: from the start of the command (start-up
+included) and from the first to the last period stored (from the
+processor's log). ``--instances N`` makes a heavier set (about N
+instances per project, with their ports, volumes and images).
 
     python benchmarks/processor_catchup.py          # SQLite, fake://
+    python benchmarks/processor_catchup.py --instances 80   # heavy set
+    python benchmarks/processor_catchup.py --batch 1  # scope by scope
     python benchmarks/processor_catchup.py \\
         --transport rabbit://guest:guest@127.0.0.1:5672/ \\
         --url postgresql+psycopg2://postgres@127.0.0.1/ck_bench
@@ -25,6 +30,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -101,6 +107,7 @@ coordination_url = file://{workdir / 'locks'}
 max_workers = {args.workers}
 max_workers_rating = {args.workers}
 max_workers_reprocessing = 0
+max_scopes_per_batch = {args.batch}
 """)
     return path
 
@@ -128,18 +135,30 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--transport", default="fake://")
     parser.add_argument("--url")
+    parser.add_argument("--instances", type=int,
+                        help="mean instances per project (heavier set; "
+                             "volumes, images and floating IPs scale "
+                             "with it)")
+    parser.add_argument("--batch", type=int, default=100,
+                        help="[orchestrator] max_scopes_per_batch")
     args = parser.parse_args()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="ck-bench-"))
     args.url = args.url or f"sqlite:///{workdir / 'ck.sqlite'}"
     end = int(time.time()) // 3600 * 3600
     source = workdir / "history.om"
     manifest = workdir / "manifest.json"
+    heavy: list[str] = []
+    if args.instances:
+        heavy = ["--instances", str(args.instances),
+                 "--volumes", str(max(1, args.instances // 2)),
+                 "--images", str(max(1, args.instances // 4)),
+                 "--fips", str(max(1, args.instances // 4))]
     subprocess.run([sys.executable,
                     str(ROOT / "tools/sample-data/gen_openmetrics.py"),
                     "--projects", str(args.projects), "--duration",
                     f"{args.hours + 1}h", "--end", str(end),
-                    "--out", str(source), "--manifest", str(manifest)],
-                   check=True)
+                    "--out", str(source), "--manifest", str(manifest),
+                    *heavy], check=True)
     projects = json.loads(manifest.read_text())["projects"]
     prom, prom_url = start_prometheus(workdir, source)
     try:
@@ -167,6 +186,7 @@ def main() -> None:
                 raise SystemExit(f"processor exited {proc.returncode}")
             time.sleep(0.2)
         elapsed = time.monotonic() - started
+        peak = _peak_rss(proc.pid)
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
         rows = get_storage(conf).total(groupby=["type"], begin=first,
@@ -181,6 +201,16 @@ def main() -> None:
               f"{elapsed:.1f} s from start to caught up (start-up included)")
         print(f"catch-up: {scope_periods / elapsed:.1f} scope-periods/s, "
               f"{points / elapsed:.0f} rated points/s")
+        span = _stored_span(workdir / "processor.log")
+        if span:
+            print(f"first to last period stored: {span:.2f} s, "
+                  f"{scope_periods / span:.1f} scope-periods/s, "
+                  f"{points / span:.0f} rated points/s "
+                  f"(max_scopes_per_batch {args.batch})")
+        if peak:
+            print(f"processor peak RSS: {peak / 1024:.0f} MiB in all "
+                  f"({len(peak.parts)} processes, largest "
+                  f"{max(peak.parts) / 1024:.0f} MiB)")
         for row in rows["results"]:
             print(f"  {row['type']:<24} qty {row['qty']:>14.3f}  "
                   f"price {row['rate']:>12.4f}")
@@ -188,6 +218,43 @@ def main() -> None:
         prom.terminate()
         prom.wait(30)
         db_api.dispose_engines()
+
+
+class _Peak(int):
+    parts: list[int]
+
+
+def _peak_rss(pgid: int) -> _Peak:
+    """Sum of the peak RSS (KiB, VmHWM) of the processes of group
+    ``pgid`` (Linux /proc)."""
+    parts: list[int] = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+        if match:
+            parts.append(int(match[1]))
+    peak = _Peak(sum(parts))
+    peak.parts = parts or [0]
+    return peak
+
+
+_RATED = re.compile(r"^(\S+ \S+) .*Rated scope ", re.M)
+
+
+def _stored_span(log: pathlib.Path) -> float:
+    """Seconds from the first to the last "Rated scope" line."""
+    stamps = _RATED.findall(log.read_text(errors="replace"))
+    if len(stamps) < 2:
+        return 0.0
+    first, last = (datetime.datetime.fromisoformat(s.replace(" ", "T"))
+                   for s in (stamps[0], stamps[-1]))
+    return (last - first).total_seconds()
 
 
 def _count_points(conf: cfg.ConfigOpts, begin: datetime.datetime,

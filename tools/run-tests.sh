@@ -31,8 +31,27 @@ if ! {
     exit 1
 fi
 
+# Debian packages some tests drive: shellcheck (devstack plugin lint),
+# Chromium and its driver (Horizon panel check).
+need_packages() {
+    local missing=()
+    command -v shellcheck >/dev/null || missing+=(shellcheck)
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    (( ${#missing[@]} )) || return 0
+    log "installing ${missing[*]} (log: $VENV/apt.log)"
+    if ! { apt-get update -qq &&
+           apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+            > "$VENV/apt.log" 2>&1; then
+        tail -n 20 "$VENV/apt.log" >&2
+        log "could not install ${missing[*]}; see $VENV/apt.log"
+        exit 1
+    fi
+}
+need_packages
+
 log "starting services"
-tools/services.sh start postgresql mariadb redis etcd rabbitmq prometheus gnocchi keystone
+tools/services.sh start postgresql mariadb redis etcd rabbitmq influxdb prometheus gnocchi keystone
 set -a
 eval "$(tools/services.sh env)"
 set +a
@@ -40,6 +59,9 @@ set +a
 log "preparing the upstream CloudKitty 25.0 virtualenv (adoption tests)"
 tools/upstream-venv.sh
 export CLOUDKITTY_REQUIRE_UPSTREAM=1
+
+log "preparing the Horizon + cloudkitty-dashboard virtualenv (Horizon panel check)"
+tools/horizon-venv.sh > /dev/null
 # Every service is started above: a test must not skip for want of one.
 export CLOUDKITTY_REQUIRE_SERVICES=1
 

@@ -18,7 +18,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from cloudkitty import service
-from cloudkitty.api import app
+from cloudkitty.cli import _lean
 from cloudkitty.cli._run import run
 
 LOG = log.getLogger(__name__)
@@ -50,6 +50,8 @@ def make_server(conf: cfg.ConfigOpts, application: Any
 
 
 def serve(argv: Sequence[str] | None = None) -> int:
+    from cloudkitty.api import app
+
     conf = service.prepare_service(
         sys.argv[1:] if argv is None else argv, checks=app.API_CHECKS)
     application = app.build_wsgi_app(conf)
@@ -67,4 +69,5 @@ def serve(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
+    _lean.without_eventlet()
     run(serve)

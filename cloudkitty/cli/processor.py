@@ -4,21 +4,25 @@ Everything the workers will need is checked before any worker starts, so
 a bad configuration stops the command with one line per problem and exit
 status 1: storage backend, metrics.yml (against the configured
 collector), skip expressions, fetcher, lock backend and transport URL.
+
+Memory: the processor's modules are imported only once eventlet is ruled
+out (:mod:`cloudkitty.cli._lean`), and the master process loads them (and
+runs the checks) before forking its workers, then freezes the garbage
+collector's view of what it holds, so the workers share those pages
+instead of copying them.
 """
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
 from oslo_config import cfg
 from oslo_log import log
 
-from cloudkitty import collector as collector_mod
 from cloudkitty import exceptions, service
-from cloudkitty import fetcher as fetcher_mod
+from cloudkitty.cli import _lean
 from cloudkitty.cli._run import run
-from cloudkitty.processor import locks, rpcapi
-from cloudkitty.processor import skip as skip_mod
 
 __all__ = ["main", "PROCESSOR_CHECKS"]
 
@@ -28,19 +32,28 @@ LOG = log.getLogger(__name__)
 def check_collection(conf: cfg.ConfigOpts) -> None:
     """metrics.yml validates for the configured collector, and its skip
     expressions (and the global one) are in the safe language."""
+    from cloudkitty import collector as collector_mod
+    from cloudkitty.processor import skip as skip_mod
+
     collector = collector_mod.get_collector(conf)
     skip_mod.load_skip_expressions(conf, collector.metrics)
 
 
 def check_fetcher(conf: cfg.ConfigOpts) -> None:
+    from cloudkitty import fetcher as fetcher_mod
+
     fetcher_mod.get_fetcher(conf)
 
 
 def check_coordination(conf: cfg.ConfigOpts) -> None:
+    from cloudkitty.processor import locks
+
     locks.Coordinator(conf).stop()
 
 
 def check_workers(conf: cfg.ConfigOpts) -> None:
+    from cloudkitty.processor import rpcapi
+
     orchestrator = conf.orchestrator
     if not (orchestrator.max_workers or orchestrator.max_workers_rating
             or orchestrator.max_workers_reprocessing):
@@ -58,6 +71,7 @@ PROCESSOR_CHECKS: tuple[service.Check, ...] = (
 
 
 def serve(argv: Sequence[str] | None = None) -> int:
+    from cloudkitty.processor import rpcapi
     from cloudkitty.processor import service as processor_service
 
     conf = service.prepare_service(
@@ -71,9 +85,16 @@ def serve(argv: Sequence[str] | None = None) -> int:
              orchestrator.max_workers, rating,
              orchestrator.max_workers_reprocessing, conf.collect.collector,
              conf.fetcher.backend, conf.collect.period)
-    processor_service.build_manager(conf).run()
+    manager = processor_service.build_manager(conf)
+    processor_service.preload(conf)
+    # Everything loaded so far lives as long as the process: keep the
+    # collector from touching (and so copying) it in every worker.
+    gc.collect()
+    gc.freeze()
+    manager.run()
     return 0
 
 
 def main() -> None:
+    _lean.without_eventlet()
     run(serve)

@@ -47,7 +47,18 @@ OPTS = [
                     "language (admin guide); a bad one stops start-up."),
     cfg.IntOpt("collector_request_timeout", default=300, min=30,
                help="Seconds allowed to collect all metrics of one scope "
-                    "and period."),
+                    "and period (of one batch of scopes and period when "
+                    "scopes are collected together)."),
+    cfg.IntOpt("max_scopes_per_batch", default=100, min=1,
+               help="Most scopes a collector worker locks and catches up "
+                    "together: each metric is queried once per period for "
+                    "all of them, and their rated periods are handed to "
+                    "the rating workers and stored in bulk. Bounds the "
+                    "scope list of one collector query and the memory of "
+                    "a worker (the frames of one batch and period). A "
+                    "worker also takes no more than its share of the "
+                    "scopes (scopes / max_workers), so every worker gets "
+                    "some; 1 catches scopes up one by one."),
 ]
 
 

@@ -20,9 +20,12 @@ STORAGE_OPTS = [
 INFLUXDB_OPTS = [
     cfg.StrOpt("username", help="InfluxDB user name."),
     cfg.StrOpt("password", secret=True, help="InfluxDB password."),
-    cfg.StrOpt("database", help="InfluxDB database (1.x)."),
+    cfg.StrOpt("database",
+               help="InfluxDB database (1.x). cloudkitty-storage-init "
+                    "creates it when missing, if the user may."),
     cfg.StrOpt("retention_policy", default="autogen",
-               help="Retention policy written to (1.x)."),
+               help="Retention policy written to (1.x); it must exist "
+                    "(cloudkitty-storage-init checks it)."),
     cfg.HostAddressOpt("host", default="localhost", help="InfluxDB host."),
     cfg.PortOpt("port", default=8086, help="InfluxDB port."),
     cfg.BoolOpt("use_ssl", default=False, help="Talk HTTPS to InfluxDB."),
@@ -31,7 +34,8 @@ INFLUXDB_OPTS = [
     cfg.StrOpt("cafile",
                help="CA bundle used to verify InfluxDB's certificate."),
     cfg.IntOpt("version", default=1, min=1, max=2,
-               help="InfluxDB major version (1 or 2)."),
+               help="InfluxDB major version. Only 1 is supported; 2 is "
+                    "refused at start-up."),
     cfg.IntOpt("query_timeout", default=3600000, min=1,
                help="Query timeout in milliseconds (2.x)."),
     cfg.StrOpt("token", secret=True, help="API token (2.x)."),

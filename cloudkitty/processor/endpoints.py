@@ -15,7 +15,7 @@ from oslo_log import log
 from cloudkitty import exceptions
 from cloudkitty.dataframe import DataPoint
 from cloudkitty.processor import reset, rpcapi
-from cloudkitty.processor.unit import RatingUnit
+from cloudkitty.processor.unit import BatchItem, RatingUnit
 from cloudkitty.rating import quote as quote_mod
 
 __all__ = ["RatingEndpoint", "RatingWorkerEndpoint", "ScopeEndpoint",
@@ -25,7 +25,8 @@ LOG = log.getLogger(__name__)
 
 
 class RatingWorkerEndpoint:
-    """``rate_frame``: the collector → rating worker hand-over."""
+    """``rate_frame`` and ``rate_frames``: the collector → rating worker
+    hand-over."""
 
     target = messaging.Target(version=rpcapi.RPC_VERSION)
 
@@ -49,6 +50,32 @@ class RatingWorkerEndpoint:
             return {"status": "error", "reason": exc.message}
         except Exception as exc:
             LOG.exception("Unexpected error rating scope %s", scope_id)
+            return {"status": "error", "reason": f"unexpected error: {exc}"}
+
+    def rate_frames(self, ctxt: Any, begin: str, end: str,
+                    items: Any) -> dict[str, Any]:
+        try:
+            start = rpcapi.time_from_wire(begin)
+            stop = rpcapi.time_from_wire(end)
+            if start is None or stop is None:
+                raise exceptions.InvalidInput("begin and end are required")
+            batch = [BatchItem(str(item["scope_id"]),
+                               rpcapi.frame_from_wire(item["frame"]),
+                               rpcapi.time_from_wire(item.get("expected")))
+                     for item in items]
+        except (KeyError, TypeError, AttributeError,
+                exceptions.CloudKittyError) as exc:
+            LOG.error("Refused a malformed rate_frames request: %s", exc)
+            return {"status": "error", "reason": f"malformed request: {exc}"}
+        try:
+            return self._unit.rate_and_store_many(start, stop, batch)
+        except exceptions.CloudKittyError as exc:
+            LOG.error("Could not store %d scopes for period %s: %s",
+                      len(batch), begin, exc.message)
+            return {"status": "error", "reason": exc.message}
+        except Exception as exc:
+            LOG.exception("Unexpected error storing %d scopes for period %s",
+                          len(batch), begin)
             return {"status": "error", "reason": f"unexpected error: {exc}"}
 
 

@@ -8,6 +8,10 @@ One version number covers every endpoint (``endpoints.py``). History:
 * 1.1 — ``reload_modules`` as upstream's API actually casts it (1.1), and
   topic ``cloudkitty-rating``: ``rate_frame``, the hand-over of a
   collected scope-period from a collector worker to a rating worker.
+* 1.2 — ``rate_frames``: the scope-periods of many scopes for one period
+  in one call, stored in bulk; the reply says, scope by scope, what was
+  stored, what was stale and what failed. ``rate_frame`` is unchanged
+  (reprocessing uses it, and 1.1 callers).
 
 Frames cross the wire as JSON-safe dicts: ISO dates, quantities and prices
 as decimal strings (never floats).
@@ -17,9 +21,9 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent import futures
-from typing import Any
+from typing import Any, NamedTuple
 
 import oslo_messaging as messaging
 from oslo_config import cfg
@@ -28,17 +32,23 @@ from oslo_log import log
 from cloudkitty import exceptions
 from cloudkitty.dataframe import DataFrame, parse_datetime
 
-__all__ = ["RPC_VERSION", "TOPIC", "RATING_TOPIC", "ProcessorClient",
-           "RatingClient", "check_transport", "frame_to_wire",
+__all__ = ["RPC_VERSION", "TOPIC", "RATING_TOPIC", "MAX_POINTS_PER_CALL",
+           "BatchReply", "ProcessorClient", "RatingClient", "ScopeFrame",
+           "check_transport", "chunk_by_points", "frame_to_wire",
            "frame_from_wire", "get_transport", "is_local_transport"]
 
 LOG = log.getLogger(__name__)
 
-RPC_VERSION = "1.1"
+RPC_VERSION = "1.2"
+#: What ``rate_frame`` needs (collectors of 1.1 keep working).
+RATE_FRAME_VERSION = "1.1"
 #: Upstream's topic: module notices, quotes, scope resets.
 TOPIC = "cloudkitty"
 #: Collector workers → rating workers.
 RATING_TOPIC = "cloudkitty-rating"
+#: Points one ``rate_frames`` call carries at most (a scope bigger than
+#: that goes alone): keeps messages to a few megabytes.
+MAX_POINTS_PER_CALL = 20000
 
 _TRANSPORTS: dict[int, messaging.Transport] = {}
 _TRANSPORTS_LOCK = threading.Lock()
@@ -147,21 +157,26 @@ class RatingClient:
     WAIT_FOR_LISTENER = 30.0
 
     def __init__(self, conf: cfg.ConfigOpts, timeout: float) -> None:
-        target = messaging.Target(topic=RATING_TOPIC, version=RPC_VERSION)
+        target = messaging.Target(topic=RATING_TOPIC,
+                                  version=RATE_FRAME_VERSION)
         # at_least_once: a message no queue takes fails at once
         # (MessageUndeliverable) instead of vanishing until the timeout.
         self._client = messaging.get_rpc_client(
             get_transport(conf), target, timeout=timeout,
             transport_options=messaging.TransportOptions(
                 at_least_once=True))
+        self._batch_client = self._client.prepare(version=RPC_VERSION)
+        self._batch_supported = True
 
-    def _call(self, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str = "rate_frame", **kwargs: Any
+              ) -> dict[str, Any]:
+        client = self._client if method == "rate_frame" \
+            else self._batch_client
         deadline = time.monotonic() + self.WAIT_FOR_LISTENER
         delay = 0.1
         while True:
             try:
-                reply: dict[str, Any] = self._client.call(
-                    {}, "rate_frame", **kwargs)
+                reply: dict[str, Any] = client.call({}, method, **kwargs)
                 return reply
             except messaging.MessageUndeliverable:
                 if time.monotonic() + delay > deadline:
@@ -204,6 +219,118 @@ class RatingClient:
                 f"Rating scope '{scope_id}' period "
                 f"{frame.start.isoformat()} failed: {reply.get('reason')}")
         return reply
+
+    def rate_frames(self, begin: datetime.datetime,
+                    end: datetime.datetime,
+                    items: Sequence[ScopeFrame]) -> BatchReply:
+        """Have a rating worker rate and store the frames of ``items``
+        (one period, ``[begin, end)``) in bulk, each scope advancing from
+        its ``expected`` progress; waits for the acknowledgement.
+
+        Each scope is stored whole or not at all; the reply says which
+        were. Raises :class:`ProcessorError` when no rating worker
+        answered (then any of them may or may not have been stored: their
+        progress tells).
+        """
+        what = f"{len(items)} scopes for period {begin.isoformat()}"
+        try:
+            if not self._batch_supported:
+                return self._rate_one_by_one(items)
+            reply = self._call(
+                "rate_frames", begin=_iso(begin), end=_iso(end),
+                items=[{"scope_id": item.scope_id,
+                        "frame": frame_to_wire(item.frame),
+                        "expected": _time_to_wire(item.expected)}
+                       for item in items])
+        except (messaging.UnsupportedVersion, messaging.NoSuchMethod):
+            return self._before_batches(items)
+        except messaging.RemoteError as exc:
+            if exc.exc_type in ("UnsupportedVersion", "NoSuchMethod"):
+                return self._before_batches(items)
+            raise exceptions.ProcessorError(
+                f"Could not hand {what} to a rating worker: "
+                f"{exc}") from None
+        except messaging.MessageUndeliverable:
+            raise exceptions.ProcessorError(
+                f"No rating worker is listening (topic {RATING_TOPIC}); "
+                f"{what} will be retried.") from None
+        except messaging.MessagingTimeout:
+            raise exceptions.ProcessorError(
+                f"No rating worker acknowledged {what} in time.") from None
+        except messaging.MessagingException as exc:
+            raise exceptions.ProcessorError(
+                f"Could not hand {what} to a rating worker: "
+                f"{exc}") from None
+        if reply.get("status") != "done":
+            raise exceptions.ProcessorError(
+                f"Rating {what} failed: {reply.get('reason')}")
+        return BatchReply(
+            stored={str(k): int(v)
+                    for k, v in (reply.get("stored") or {}).items()},
+            stale={str(k): str(v)
+                   for k, v in (reply.get("stale") or {}).items()},
+            failed={str(k): str(v)
+                    for k, v in (reply.get("failed") or {}).items()})
+
+    def _before_batches(self, items: Sequence[ScopeFrame]) -> BatchReply:
+        """A rating worker older than 1.2 refused ``rate_frames``
+        (nothing was stored): rate scope by scope from now on; a new
+        collector worker tries batches again."""
+        LOG.warning("A rating worker does not know rate_frames (RPC "
+                    "1.2); handing frames over one scope at a time")
+        self._batch_supported = False
+        return self._rate_one_by_one(items)
+
+    def _rate_one_by_one(self, items: Sequence[ScopeFrame]) -> BatchReply:
+        reply = BatchReply({}, {}, {})
+        for item in items:
+            try:
+                answer = self.rate_frame(item.scope_id, item.frame,
+                                         item.expected)
+            except exceptions.StaleProgress as exc:
+                reply.stale[item.scope_id] = exc.message
+            except exceptions.ProcessorError as exc:
+                reply.failed[item.scope_id] = exc.message
+            else:
+                reply.stored[item.scope_id] = int(answer.get("points", 0))
+        return reply
+
+
+class ScopeFrame(NamedTuple):
+    """One scope's part of a ``rate_frames`` call."""
+
+    scope_id: str
+    frame: DataFrame
+    #: The scope's progress when the frame was collected.
+    expected: datetime.datetime | None
+
+
+class BatchReply(NamedTuple):
+    """A rating worker's answer to ``rate_frames``, by scope id:
+    ``stored`` (points stored), ``stale`` and ``failed`` (reasons);
+    nothing was written for the latter two."""
+
+    stored: dict[str, int]
+    stale: dict[str, str]
+    failed: dict[str, str]
+
+
+def chunk_by_points(items: Sequence[ScopeFrame],
+                    max_points: int = MAX_POINTS_PER_CALL
+                    ) -> Iterator[list[ScopeFrame]]:
+    """``items`` in order, cut into lists of at most ``max_points``
+    points (a bigger single scope makes a list of its own)."""
+    chunk: list[ScopeFrame] = []
+    points = 0
+    for item in items:
+        size = len(item.frame)
+        if chunk and points + size > max_points:
+            yield chunk
+            chunk, points = [], 0
+        chunk.append(item)
+        points += size
+    if chunk:
+        yield chunk
 
 
 _SENDER: futures.ThreadPoolExecutor | None = None

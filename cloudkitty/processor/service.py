@@ -34,7 +34,7 @@ from cloudkitty.processor.reprocess import ReprocessLoop
 from cloudkitty.processor.unit import RatingUnit
 
 __all__ = ["CollectorService", "RatingService", "ReprocessingService",
-           "build_manager"]
+           "build_manager", "preload"]
 
 LOG = log.getLogger(__name__)
 
@@ -179,3 +179,32 @@ def build_manager(conf: cfg.ConfigOpts) -> cotyledon.ServiceManager:
 
     manager.register_hooks(on_reload=reload_config)
     return manager
+
+
+def preload(conf: cfg.ConfigOpts) -> None:
+    """Import in the master what the workers would otherwise each import
+    after forking, so they share those pages instead of loading a copy.
+
+    Only what every worker uses is loaded (the database dialect and its
+    driver, the messaging client library): a page the master holds counts
+    in the resident size of every worker. The storage backend and the
+    rating modules are added when every worker rates (``fake://``).
+    Nothing is connected or instantiated here.
+    """
+    from importlib import metadata
+
+    import sqlalchemy.engine
+
+    if conf.database.connection:
+        url = sqlalchemy.engine.make_url(conf.database.connection)
+        url.get_dialect().import_dbapi()
+    if str(conf.transport_url or "").startswith(("rabbit:", "amqp:")):
+        import kombu.transport.pyamqp  # noqa: F401
+    if rpcapi.is_local_transport(conf):
+        from cloudkitty.rating import modules
+
+        modules.installed_processors()
+        for entry_point in metadata.entry_points(
+                group=storage_mod.namespace(conf), name=conf.storage.backend):
+            entry_point.load()
+

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import datetime
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import sqlalchemy as sa
@@ -47,6 +48,27 @@ class RatingProcessor(abc.ABC):
         self.conf = conf
         self.scope_id = scope_id
         self._engine = engine
+
+    @classmethod
+    def load_many(cls, conf: cfg.ConfigOpts, scope_ids: Sequence[str],
+                  at: datetime.datetime,
+                  engine: sa.Engine | None = None
+                  ) -> Mapping[str, RatingProcessor]:
+        """One instance per scope of ``scope_ids``, each with the rules
+        active at ``at`` loaded: what ``cls(conf, scope_id, engine)``
+        followed by :meth:`reload_config` gives for each scope.
+
+        This default does exactly that, scope by scope; a module that can
+        read the rules of many scopes at once overrides it (hashmap,
+        pyscripts). Raises what :meth:`reload_config` raises.
+        """
+        loaded: dict[str, RatingProcessor] = {}
+        for scope_id in scope_ids:
+            if scope_id not in loaded:
+                processor = cls(conf, scope_id=scope_id, engine=engine)
+                processor.reload_config(at)
+                loaded[scope_id] = processor
+        return loaded
 
     @abc.abstractmethod
     def reload_config(self, at: datetime.datetime) -> None:

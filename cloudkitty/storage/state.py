@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,6 +35,9 @@ from cloudkitty.storage import _time
 
 __all__ = ["ScopeStateRecord", "ScheduleRecord", "StateManager",
            "ReprocessingSchedules"]
+
+#: Scope ids per statement of the bulk methods.
+_BULK = 500
 
 @dataclasses.dataclass(frozen=True)
 class ScopeStateRecord:
@@ -209,6 +212,76 @@ class StateManager(_Base):
                 s.add(row)
             row.last_processed_timestamp = _time.to_db(timestamp)
             s.flush()
+
+    def get_last_processed_timestamps(
+            self, scope_ids: Sequence[str], *, session: Session,
+            for_update: bool = False
+    ) -> dict[str, datetime.datetime | None]:
+        """:meth:`get_last_processed_timestamp` of many scopes (configured
+        keys) in a few statements; ``for_update`` locks the rows, in scope
+        id order so that concurrent callers cannot deadlock."""
+        result: dict[str, datetime.datetime | None] = dict.fromkeys(
+            scope_ids)
+        ids = sorted(set(scope_ids))
+        key, fetcher, collector = self.current_keys()
+        for start in range(0, len(ids), _BULK):
+            chunk = ids[start:start + _BULK]
+            self._adopt(session, chunk)
+            query = sa.select(ScopeState.identifier,
+                              ScopeState.last_processed_timestamp).where(
+                ScopeState.identifier.in_(chunk),
+                ScopeState.scope_key == key, ScopeState.fetcher == fetcher,
+                ScopeState.collector == collector,
+            ).order_by(ScopeState.identifier)
+            if for_update:
+                query = query.with_for_update()
+            for identifier, timestamp in session.execute(query):
+                result[identifier] = _time.from_db_or_none(timestamp)
+        return result
+
+    def set_last_processed_timestamps(
+            self, scope_ids: Sequence[str], timestamp: datetime.datetime,
+            *, session: Session, present: Collection[str] | None = None
+    ) -> None:
+        """:meth:`set_last_processed_timestamp` of many scopes (configured
+        keys) to one timestamp: one UPDATE per chunk, one INSERT for the
+        scopes without a row.
+
+        ``present``: given when the caller read every scope of
+        ``scope_ids`` with :meth:`get_last_processed_timestamps` in this
+        session (which adopted legacy rows): the scopes known to have a
+        row. Then only the others are looked up, and nothing when all are
+        known: the steady-state update is one statement."""
+        ids = sorted(set(scope_ids))
+        key, fetcher, collector = self.current_keys()
+        value = _time.to_db(timestamp)
+        for start in range(0, len(ids), _BULK):
+            chunk = ids[start:start + _BULK]
+            if present is None:
+                self._adopt(session, chunk)
+            match = (ScopeState.identifier.in_(chunk),
+                     ScopeState.scope_key == key,
+                     ScopeState.fetcher == fetcher,
+                     ScopeState.collector == collector)
+            session.execute(sa.update(ScopeState).where(*match).values(
+                last_processed_timestamp=value),
+                execution_options={"synchronize_session": False})
+            unknown = chunk if present is None else [
+                i for i in chunk if i not in present]
+            if not unknown:
+                continue
+            found = set(session.scalars(sa.select(ScopeState.identifier)
+                                        .where(*match[1:]).where(
+                ScopeState.identifier.in_(unknown))))
+            missing = [i for i in unknown if i not in found]
+            if missing:
+                now = _time.utcnow()
+                session.execute(sa.insert(ScopeState), [
+                    {"identifier": i, "scope_key": key, "fetcher": fetcher,
+                     "collector": collector, "active": True,
+                     "last_processed_timestamp": value,
+                     "scope_activation_toggle_date": now}
+                    for i in missing])
 
     def is_active(self, scope_id: str, scope_key: str | None = None,
                   fetcher: str | None = None,

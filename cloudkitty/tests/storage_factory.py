@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+
 from cloudkitty.dataframe import DataFrame, DataPoint
 from cloudkitty.db import api as db_api
 from cloudkitty.db import migration
@@ -80,3 +82,16 @@ def storage_conf(make_conf: Any, db_url: str, **sections: Any) -> Any:
     for section, values in sections.items():
         options.setdefault(section, {}).update(values)
     return make_conf(options)
+
+
+#: The tables holding rated data: the points and their rollups.
+RATED_TABLES = ("cloudkitty_dataframes", "cloudkitty_rollup_periods",
+                "cloudkitty_rollup_days")
+
+
+def clear_rated(connection: Any) -> None:
+    """Empty the rated data of a migrated SQL database (``connection`` is
+    an open SQLAlchemy connection), rollups included, so that summaries
+    start from nothing too."""
+    for table in RATED_TABLES:
+        connection.execute(sa.text(f"DELETE FROM {table}"))

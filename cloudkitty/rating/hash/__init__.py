@@ -9,8 +9,10 @@ class ties them to the processor interface. Its configuration API is
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 
 import sqlalchemy as sa
+from oslo_config import cfg
 
 from cloudkitty import exceptions
 from cloudkitty.dataframe import DataFrame
@@ -36,6 +38,33 @@ class HashMap(RatingProcessor):
 
     _pricer: Pricer | None = None
     _loaded_at: datetime.datetime | None = None
+
+    @classmethod
+    def load_many(cls, conf: cfg.ConfigOpts, scope_ids: Sequence[str],
+                  at: datetime.datetime,
+                  engine: sa.Engine | None = None) -> dict[str, HashMap]:
+        """One instance per scope with the rules active at ``at``, read
+        for all scopes at once; scopes without rules of their own share
+        one compiled :class:`Pricer`."""
+        engine = engine or db_api.get_engine(conf)
+        try:
+            rule_sets = rules.load_rules_many(engine, scope_ids, at)
+        except sa.exc.SQLAlchemyError as err:
+            raise exceptions.DatabaseError(
+                f"hashmap: cannot load the rules of {len(scope_ids)} "
+                f"scopes: {err.__class__.__name__}") from err
+        loaded_at = rules.naive_utc(at)
+        pricers: dict[int, Pricer] = {}
+        loaded: dict[str, HashMap] = {}
+        for scope_id, rule_set in rule_sets.items():
+            pricer = pricers.get(id(rule_set))
+            if pricer is None:
+                pricer = pricers[id(rule_set)] = Pricer(rule_set)
+            processor = cls(conf, scope_id=scope_id, engine=engine)
+            processor._pricer = pricer
+            processor._loaded_at = loaded_at
+            loaded[scope_id] = processor
+        return loaded
 
     def reload_config(self, at: datetime.datetime) -> None:
         """Load the rules active at ``at`` (aware, or naive UTC)."""

@@ -14,6 +14,7 @@ anyone but an administrator write one.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -63,6 +64,27 @@ class PyScripts(RatingProcessor):
     def scripts(self) -> tuple[runner.CompiledScript, ...]:
         """The scripts :meth:`process` runs, in order."""
         return self._scripts
+
+    @classmethod
+    def load_many(cls, conf: cfg.ConfigOpts, scope_ids: Sequence[str],
+                  at: datetime.datetime,
+                  engine: sa.Engine | None = None) -> dict[str, PyScripts]:
+        """One instance per scope; scripts are the same for every scope,
+        so they are read and compiled once and shared."""
+        first: PyScripts | None = None
+        loaded: dict[str, PyScripts] = {}
+        for scope_id in scope_ids:
+            if scope_id in loaded:
+                continue
+            processor = cls(conf, scope_id=scope_id, engine=engine)
+            if first is None:
+                processor.reload_config(at)
+                first = processor
+            else:
+                processor._compiled = first._compiled
+                processor._scripts = first._scripts
+            loaded[scope_id] = processor
+        return loaded
 
     def reload_config(self, at: datetime.datetime) -> None:
         """Load and compile the scripts active at ``at``.

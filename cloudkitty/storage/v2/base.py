@@ -36,7 +36,7 @@ from __future__ import annotations
 import abc
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, TypedDict
+from typing import Any, Final, NamedTuple, TypedDict
 
 from oslo_config import cfg
 
@@ -47,7 +47,7 @@ from cloudkitty.storage import state as state_api
 __all__ = ["BaseStorage", "RetrieveResult", "TotalResult", "Filters",
            "normalize_groupby", "normalize_filters",
            "normalize_metric_types", "check_page", "check_progress",
-           "TIME_GROUPBY", "UNCHECKED", "state_before"]
+           "TIME_GROUPBY", "UNCHECKED", "ScopePeriod", "state_before"]
 
 #: ``{key: value or [values]}``.
 Filters = Mapping[str, Any]
@@ -126,6 +126,16 @@ def check_page(offset: int, limit: int | None) -> None:
 
 #: ``replace_scope_period(expected=UNCHECKED)``: do not compare progress.
 UNCHECKED: Final = object()
+
+
+class ScopePeriod(NamedTuple):
+    """One scope's part of :meth:`BaseStorage.replace_scope_periods`: its
+    rated frames and the progress they were collected at (see
+    ``expected`` of :meth:`BaseStorage.replace_scope_period`)."""
+
+    scope_id: str
+    frames: Sequence[DataFrame]
+    expected: datetime.datetime | None | object = UNCHECKED
 
 
 def check_progress(conf: cfg.ConfigOpts, scope_id: str,
@@ -242,6 +252,30 @@ class BaseStorage(abc.ABC):
         else:
             state_api.ReprocessingSchedules(self.conf).set_current_time(
                 schedule_id, begin)
+
+    def replace_scope_periods(self, begin: datetime.datetime,
+                              end: datetime.datetime,
+                              items: Sequence[ScopePeriod]) -> list[str]:
+        """:meth:`replace_scope_period` for many scopes and one period
+        (scope states only, no reprocessing schedule): the processor's
+        bulk write.
+
+        Each scope is all or nothing, as in :meth:`replace_scope_period`;
+        a scope whose progress is not its ``expected`` gets nothing
+        written and the others are stored anyway. Returns the ids of those
+        stale scopes. This default stores the scopes one by one; SQL
+        backends override it to store them all in one transaction with
+        bulk statements.
+        """
+        stale: list[str] = []
+        for item in items:
+            try:
+                self.replace_scope_period(item.scope_id, begin, end,
+                                          item.frames,
+                                          expected=item.expected)
+            except exceptions.StaleProgress:
+                stale.append(item.scope_id)
+        return stale
 
     def reset_scope(self, scope_id: str, timestamp: datetime.datetime,
                     scope_key: str | None = None, fetcher: str | None = None,

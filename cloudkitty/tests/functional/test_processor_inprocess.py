@@ -209,7 +209,7 @@ def test_collect_error_stops_the_scope_before_the_missing_period(
 def test_stop_finishes_the_period_in_hand(conf, pipeline) -> None:
     seed(conf, ["p1"], ORIGIN - HOUR)
     rated = threading.Event()
-    original = pipeline.rating.rate_frame
+    original = pipeline.rating.rate_frames
 
     def rate_then_stop(*args: Any, **kwargs: Any) -> Any:
         reply = original(*args, **kwargs)
@@ -217,7 +217,7 @@ def test_stop_finishes_the_period_in_hand(conf, pipeline) -> None:
         rated.set()
         return reply
 
-    pipeline.rating.rate_frame = rate_then_stop  # type: ignore[method-assign]
+    pipeline.rating.rate_frames = rate_then_stop  # type: ignore[method-assign]
     assert pipeline.loop.catch_up("p1") is True
     assert rated.is_set()
     assert StateManager(conf).get_last_processed_timestamp("p1") == ORIGIN

@@ -74,6 +74,7 @@ EXPECTED: list[tuple[str, str, Any]] = [
     # quicker retry after a failed cycle.
     ("orchestrator", "max_workers_rating", os.cpu_count()),
     ("orchestrator", "retry_interval", 60),
+    ("orchestrator", "max_scopes_per_batch", 100),
     ("orchestrator", "skip_datapoints_expression", "False"),
     ("orchestrator", "collector_request_timeout", 300),
     ("storage", "backend", "influxdb"),

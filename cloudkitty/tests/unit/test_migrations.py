@@ -27,6 +27,7 @@ OUR_TABLES = {
     "hashmap_services", "hashmap_fields", "hashmap_groups",
     "hashmap_mappings", "hashmap_thresholds", "pyscripts_scripts",
     "cloudkitty_storage_states", "storage_scope_reprocessing_schedule",
+    "cloudkitty_rollup_periods", "cloudkitty_rollup_days",
 }
 
 

@@ -79,7 +79,7 @@ def test_unknown_storage_backend(tmp_path: pathlib.Path) -> None:
                      checks=[service.check_storage_backend])
     assert where(error) == (
         str(tmp_path / "cloudkitty.conf"), "storage", "backend",
-        "unknown storage backend 'mongodb' (available: sqlalchemy)")
+        "unknown storage backend 'mongodb' (available: influxdb, sqlalchemy)")
 
 
 def test_known_storage_backend_passes(tmp_path: pathlib.Path) -> None:

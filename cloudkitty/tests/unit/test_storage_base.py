@@ -1,8 +1,9 @@
-"""Backend loading, the shared argument rules, the default unit of work and
-``cloudkitty-storage-init``."""
+"""Backend loading, the shared argument rules and ``cloudkitty-storage-init``.
+
+The base class's default units of work run under the contract suite, on
+its in-memory backend (``tests/unit/test_storage_contract.py``)."""
 from __future__ import annotations
 
-import datetime
 import pathlib
 import subprocess
 import sys
@@ -13,11 +14,8 @@ import sqlalchemy as sa
 from cloudkitty import exceptions
 from cloudkitty.db import api as db_api
 from cloudkitty.storage import get_storage
-from cloudkitty.storage.state import StateManager
 from cloudkitty.storage.v2 import base
 from cloudkitty.storage.v2.sqlalchemy import SQLAlchemyStorage
-from cloudkitty.tests import storage_factory as f
-from cloudkitty.tests.storage_factory import at, frame, point
 
 STORAGE_INIT = pathlib.Path(sys.executable).parent / "cloudkitty-storage-init"
 
@@ -59,49 +57,6 @@ def test_get_storage_names_a_missing_backend(make_conf):
         get_storage(conf)
     assert "nosuchdb" in str(err.value)
     assert err.value.option == "backend"
-
-
-class ListStorage(base.BaseStorage):
-    """A backend without transactions, to exercise the base class's
-    default unit of work."""
-
-    def __init__(self, conf):
-        super().__init__(conf)
-        self.rows: list[tuple[datetime.datetime, str, object]] = []
-
-    def init(self):
-        pass
-
-    def push(self, frames, scope_id=None):
-        for fr in frames:
-            for _, p in fr.iterpoints():
-                self.rows.append((fr.start, p.groupby[self.scope_key], p))
-
-    def delete(self, begin=None, end=None, filters=None):
-        wanted = base.normalize_filters(filters)[self.scope_key]
-        self.rows = [r for r in self.rows
-                     if not (begin <= r[0] and (end is None or r[0] < end)
-                             and r[1] in wanted)]
-
-    def retrieve(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def total(self, *args, **kwargs):
-        raise NotImplementedError
-
-
-def test_default_replace_scope_period_is_idempotent(make_conf, tmp_path):
-    url = f"sqlite:///{tmp_path}/state.sqlite"
-    f.migrate(url)
-    conf = f.storage_conf(make_conf, url)
-    backend = ListStorage(conf)
-    data = [frame(at(0), {"cpu": [point("1", project_id="a")]})]
-    backend.push([frame(at(0), {"cpu": [point("9", project_id="b")]})])
-    backend.replace_scope_period("a", at(0), at(1), data)
-    backend.replace_scope_period("a", at(0), at(1), data)
-    assert sorted(r[1] for r in backend.rows) == ["a", "b"]
-    assert StateManager(conf).get_last_processed_timestamp("a") == at(0)
-    db_api.dispose_engines()
 
 
 def run_storage_init(tmp_path, db_url, backend="sqlalchemy"):

@@ -4,15 +4,21 @@ Runs on SQLite (embedded default), PostgreSQL and MySQL/MariaDB; the table
 is created by the alembic tree (``cloudkitty-dbsync upgrade`` or
 ``cloudkitty-storage-init``). Table layout and money handling: see
 :mod:`cloudkitty.storage.v2.sqlalchemy.models`.
+
+Every write keeps the rollups (:mod:`cloudkitty.storage.v2.rollups`) exact
+in its own transaction; :meth:`SQLAlchemyStorage.total` answers from them
+when they cover the request and from the rated rows otherwise
+(:meth:`SQLAlchemyStorage.raw_total`).
 """
 from __future__ import annotations
 
 import datetime
 import decimal
-import json
-from collections.abc import Iterable, Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -25,21 +31,33 @@ from cloudkitty.storage import _time
 from cloudkitty.storage import state as state_api
 from cloudkitty.storage.v2 import base
 from cloudkitty.storage.v2 import custom_fields as custom_fields_mod
-from cloudkitty.storage.v2.sqlalchemy import _query
-from cloudkitty.storage.v2.sqlalchemy.models import TABLE_NAME, DecimalSum
+from cloudkitty.storage.v2 import rollups as rollups_mod
+from cloudkitty.storage.v2.sqlalchemy import _bulk, _query
+from cloudkitty.storage.v2.sqlalchemy.models import (
+    ROLLUP_TIME_KEYS,
+    TABLE_NAME,
+    RollupDay,
+    RollupPeriod,
+)
 
-_INSERT_CHUNK = 1000
-_PLAIN_JSON = (str, int, float, bool, type(None))
+#: Values per IN list.
+_IN_CHUNK = 1000
+#: Tries of a write transaction the database chose as a deadlock victim.
+_ATTEMPTS = 5
+#: PostgreSQL deadlock and serialization failures; MySQL/MariaDB deadlock.
+_PG_RETRY = frozenset({"40P01", "40001"})
+_MYSQL_RETRY = frozenset({1213})
+_T = TypeVar("_T")
 
 
-def _jsonable(mapping: Any) -> dict[str, Any]:
-    """A dict the JSON column can serialise: Decimals, datetimes and other
-    values a rating module may leave in metadata become strings."""
-    data = dict(mapping)
-    if all(isinstance(value, _PLAIN_JSON) for value in data.values()):
-        return data
-    result: dict[str, Any] = json.loads(json.dumps(data, default=str))
-    return result
+def _is_deadlock(error: BaseException | None) -> bool:
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    orig = error.orig
+    if getattr(orig, "pgcode", None) in _PG_RETRY:
+        return True
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
+    return bool(args) and args[0] in _MYSQL_RETRY
 
 
 class SQLAlchemyStorage(base.BaseStorage):
@@ -55,51 +73,84 @@ class SQLAlchemyStorage(base.BaseStorage):
         self.engine = engine if engine is not None else \
             db_api.get_engine(conf)
         self.dialect = self.engine.dialect.name
+        self.rollups = rollups_mod.RollupStore(conf, self.engine)
 
     # -- plumbing ---------------------------------------------------------
     @contextmanager
     def _session(self) -> Iterator[Session]:
         try:
             with db_api.session_scope(self.engine) as session:
-                if self.dialect == "sqlite":
-                    # Registered per use: the engine is shared and may hold
-                    # connections opened before this backend existed.
-                    raw = session.connection().connection.dbapi_connection
-                    raw.create_aggregate(  # type: ignore[union-attr]
-                        "ck_decimal_sum", 1, DecimalSum)
+                # Registered per use: the engine is shared and may hold
+                # connections opened before this backend existed.
+                rollups_mod.prepare_sqlite(session)
                 yield session
         except sa.exc.DBAPIError as exc:
             raise exceptions.StorageError(
                 f"SQL storage failed: {exc.orig}") from exc
 
-    def _rows(self, frames: Iterable[DataFrame],
-              scope_id: str | None) -> Iterator[dict[str, Any]]:
-        for frame in frames:
-            begin, end = _time.to_db(frame.start), _time.to_db(frame.end)
-            for metric_type, point in frame.iterpoints():
-                desc = point.desc
-                point_scope = desc.get(self.scope_key, scope_id)
-                yield {
-                    "begin": begin, "end": end, "type": metric_type,
-                    "scope_id": (None if point_scope is None
-                                 else str(point_scope)),
-                    "unit": point.unit, "qty": point.qty,
-                    "price": point.price,
-                    "groupby": _jsonable(point.groupby),
-                    "metadata": _jsonable(point.metadata),
-                    "description": point.description,
-                }
+    def _write(self, work: Callable[[Session], _T]) -> _T:
+        """Run ``work`` in one transaction, again (after a short random
+        pause) when the database rolled it back to break a deadlock:
+        writers of different scopes may meet on index gaps (MariaDB) or
+        on shared rollup rows."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._session() as session:
+                    return work(session)
+            except exceptions.StorageError as exc:
+                if attempt + 1 == _ATTEMPTS or not _is_deadlock(
+                        exc.__cause__):
+                    raise
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _prepare(self, items: Iterable[tuple[Iterable[DataFrame],
+                                             str | None]]
+                 ) -> _bulk.Prepared:
+        return _bulk.prepare(items, self.scope_key, self.engine.dialect)
 
     def _insert(self, session: Session, frames: Iterable[DataFrame],
                 scope_id: str | None) -> None:
-        chunk: list[dict[str, Any]] = []
-        for row in self._rows(frames, scope_id):
-            chunk.append(row)
-            if len(chunk) >= _INSERT_CHUNK:
-                session.execute(sa.insert(_query.TABLE), chunk)
-                chunk = []
-        if chunk:
-            session.execute(sa.insert(_query.TABLE), chunk)
+        """Insert the rated rows of ``frames`` (no rollups)."""
+        _bulk.insert(session, self._prepare([(frames, scope_id)]))
+
+    def _raw_sums(self, session: Session,
+                  clauses: Sequence[sa.ColumnElement[bool]]
+                  ) -> list[rollups_mod.PeriodSum]:
+        """Rollup ledger sums of the stored rows matching ``clauses``."""
+        c = _query.COLUMNS
+        inner = sa.select(
+            c.scope_id, c.type, c.begin, c.end,
+            *[_query.json_text(c.groupby, key).label(key)
+              for key in ROLLUP_TIME_KEYS],
+            c.qty, c.price).where(*clauses).subquery()
+        keys = [inner.c[name] for name in
+                ("scope_id", "type", "begin", "end", *ROLLUP_TIME_KEYS)]
+        query = sa.select(
+            *keys, _query.money_sum(self.dialect, inner.c.qty),
+            _query.money_sum(self.dialect, inner.c.price),
+            sa.func.count()).group_by(*keys)
+        return [rollups_mod.PeriodSum(
+            row[0], row[1], _time.to_db(row[2]), _time.to_db(row[3]),
+            tuple(row[4:8]), row[8], row[9], int(row[10]))
+            for row in session.execute(query)]
+
+    def _rollups_after_delete(self, session: Session,
+                              begin: datetime.datetime | None,
+                              end: datetime.datetime | None,
+                              filters: dict[str, list[str]]) -> None:
+        """Bring the rollups of a deleted selection back in line: dropped
+        when the filters are ones rollups keep (type, scope), recomputed
+        from the remaining rows of the window otherwise."""
+        scope_ids = filters.get(self.scope_key)
+        types = filters.get("type")
+        if set(filters) <= {"type", self.scope_key}:
+            self.rollups.forget(session, begin, end, scope_ids, types)
+            return
+        kept = {key: values for key, values in filters.items()
+                if key in ("type", self.scope_key)}
+        sums = self._raw_sums(session, self._where(begin, end, kept))
+        self.rollups.refresh(session, sums, begin, end, scope_ids, types)
 
     def _where(self, begin: datetime.datetime | None,
                end: datetime.datetime | None,
@@ -112,28 +163,42 @@ class SQLAlchemyStorage(base.BaseStorage):
 
     # -- contract ---------------------------------------------------------
     def init(self) -> None:
-        """The table comes from the alembic tree; check it is there."""
+        """The tables come from the alembic tree; check they are there."""
+        tables = (TABLE_NAME, RollupPeriod.__tablename__,
+                  RollupDay.__tablename__)
         try:
-            present = sa.inspect(self.engine).has_table(TABLE_NAME)
+            inspector = sa.inspect(self.engine)
+            missing = [name for name in tables
+                       if not inspector.has_table(name)]
         except sa.exc.DBAPIError as exc:
             raise exceptions.StorageError(
                 f"SQL storage unreachable: {exc.orig}") from exc
-        if not present:
+        if missing:
             raise exceptions.StorageError(
-                f"Table {TABLE_NAME} is missing; run cloudkitty-dbsync "
+                f"Table {missing[0]} is missing; run cloudkitty-dbsync "
                 f"upgrade or cloudkitty-storage-init.")
 
     def push(self, frames: Iterable[DataFrame],
              scope_id: str | None = None) -> None:
-        with self._session() as session:
-            self._insert(session, frames, scope_id)
+        frames = list(frames)
+
+        prepared = self._prepare([(frames, scope_id)])
+
+        def work(session: Session) -> None:
+            _bulk.insert(session, prepared)
+            self.rollups.add_sums(session, prepared.sums.sums())
+        self._write(work)
 
     def delete(self, begin: datetime.datetime | None = None,
                end: datetime.datetime | None = None,
                filters: base.Filters | None = None) -> None:
         clauses = self._where(begin, end, filters)
-        with self._session() as session:
+
+        def work(session: Session) -> None:
             session.execute(sa.delete(_query.TABLE).where(*clauses))
+            self._rollups_after_delete(session, begin, end,
+                                       base.normalize_filters(filters))
+        self._write(work)
 
     def retrieve(self, begin: datetime.datetime | None = None,
                  end: datetime.datetime | None = None,
@@ -183,6 +248,28 @@ class SQLAlchemyStorage(base.BaseStorage):
               custom_fields: str | None = None,
               offset: int = 0, limit: int = 1000,
               paginate: bool = True) -> base.TotalResult:
+        """See :meth:`BaseStorage.total`: from the rollups when they cover
+        the request (:meth:`RollupStore.covers`), else :meth:`raw_total`;
+        both give the same answer."""
+        if not self.rollups.covers(groupby, filters, metric_types, begin,
+                                   end):
+            return self.raw_total(groupby, begin, end, metric_types,
+                                  filters, custom_fields, offset, limit,
+                                  paginate)
+        with self._session() as session:
+            return self.rollups.total(session, groupby, begin, end,
+                                      metric_types, filters, custom_fields,
+                                      offset, limit, paginate)
+
+    def raw_total(self, groupby: Sequence[str] | None = None,
+                  begin: datetime.datetime | None = None,
+                  end: datetime.datetime | None = None,
+                  metric_types: str | Sequence[str] | None = None,
+                  filters: base.Filters | None = None,
+                  custom_fields: str | None = None,
+                  offset: int = 0, limit: int = 1000,
+                  paginate: bool = True) -> base.TotalResult:
+        """:meth:`total` summed from the rated rows themselves."""
         fields = custom_fields_mod.parse(custom_fields)
         base.check_page(offset, limit if paginate else None)
         groups = _query.group_columns(base.normalize_groupby(groupby),
@@ -263,18 +350,40 @@ class SQLAlchemyStorage(base.BaseStorage):
         window = [_query.COLUMNS.scope_id == scope_id,
                   _query.COLUMNS.begin >= _time.to_db(begin),
                   _query.COLUMNS.begin < _time.to_db(end)]
-        with self._session() as session:
-            base.check_progress(self.conf, scope_id, schedule_id, expected,
-                                session=session, engine=self.engine)
-            session.execute(sa.delete(_query.TABLE).where(*window))
-            self._insert(session, frames, scope_id)
+        prepared = self._prepare([(frames, scope_id)])
+        sums = prepared.sums.sums()
+        manager = state_api.StateManager(self.conf, self.engine)
+
+        def work(session: Session) -> None:
+            current: datetime.datetime | None = None
             if schedule_id is None:
-                state_api.StateManager(self.conf, self.engine) \
-                    .set_last_processed_timestamp(scope_id, begin,
-                                                  session=session)
+                # Writers of one scope take turns on its state row (when
+                # it exists), so their deletes see each other's rows.
+                current = manager.get_last_processed_timestamps(
+                    [scope_id], session=session, for_update=True)[scope_id]
+                if expected is not base.UNCHECKED and current != expected:
+                    raise exceptions.StaleProgress(
+                        f"The scope '{scope_id}' state is at {current}, "
+                        f"not at {expected} as when the frame was "
+                        f"collected; the frame was dropped.")
+            else:
+                base.check_progress(self.conf, scope_id, schedule_id,
+                                    expected, session=session,
+                                    engine=self.engine)
+            # The ledger counts every stored row: no ledger row of the
+            # scope in the window, no rated row to delete either.
+            if self.rollups.replace_sums(session, begin, end, [scope_id],
+                                         sums):
+                session.execute(sa.delete(_query.TABLE).where(*window))
+            _bulk.insert(session, prepared)
+            if schedule_id is None:
+                manager.set_last_processed_timestamps(
+                    [scope_id], begin, session=session,
+                    present=() if current is None else (scope_id,))
             else:
                 state_api.ReprocessingSchedules(self.conf, self.engine) \
                     .set_current_time(schedule_id, begin, session=session)
+        self._write(work)
 
     def reset_scope(self, scope_id: str, timestamp: datetime.datetime,
                     scope_key: str | None = None, fetcher: str | None = None,
@@ -283,8 +392,70 @@ class SQLAlchemyStorage(base.BaseStorage):
         manager = state_api.StateManager(self.conf, self.engine)
         key = scope_key or manager.current_keys()[0]
         clauses = self._where(timestamp, None, {key: scope_id})
-        with self._session() as session:
+
+        def work(session: Session) -> None:
             session.execute(sa.delete(_query.TABLE).where(*clauses))
+            self._rollups_after_delete(session, timestamp, None,
+                                       {key: [scope_id]})
             manager.set_last_processed_timestamp(
                 scope_id, base.state_before(self.conf, timestamp), key,
                 fetcher, collector, session=session)
+        self._write(work)
+
+    def replace_scope_periods(self, begin: datetime.datetime,
+                              end: datetime.datetime,
+                              items: Sequence[base.ScopePeriod]
+                              ) -> list[str]:
+        """See :meth:`BaseStorage.replace_scope_periods`: one transaction
+        for every scope. The scopes' state rows are locked and checked
+        first; the stale scopes are left out of the rest: the rollups of
+        all scopes (whose ledger tells which scopes have rated rows in the
+        window), one DELETE per chunk of those scopes, the bulk insert of
+        every point (:mod:`._bulk`), one state UPDATE per chunk (plus an
+        INSERT for scopes without a state row). Rows and sums are built
+        before the transaction opens."""
+        # Frames read once, whatever iterable each scope gave.
+        items = [item._replace(frames=list(item.frames)) for item in items]
+        manager = state_api.StateManager(self.conf, self.engine)
+
+        def work(session: Session) -> list[str]:
+            current = manager.get_last_processed_timestamps(
+                [item.scope_id for item in items], session=session,
+                for_update=True)
+            stale = [item.scope_id for item in items
+                     if item.expected is not base.UNCHECKED
+                     and current[item.scope_id] != item.expected]
+            skipped = set(stale)
+            fresh = [item for item in items if item.scope_id not in skipped]
+            prepared = prepare(fresh)
+            scope_ids = sorted({item.scope_id for item in fresh})
+            # The ledger counts every stored row: only the scopes it had
+            # rows of in the window have rated rows to delete.
+            had = sorted(scope for scope in self.rollups.replace_sums(
+                session, begin, end, scope_ids, prepared.sums.sums())
+                if scope is not None)
+            c = _query.COLUMNS
+            for start in range(0, len(had), _IN_CHUNK):
+                session.execute(sa.delete(_query.TABLE).where(
+                    c.scope_id.in_(had[start:start + _IN_CHUNK]),
+                    c.begin >= _time.to_db(begin), c.begin < _time.to_db(end)))
+            _bulk.insert(session, prepared)
+            manager.set_last_processed_timestamps(
+                scope_ids, begin, session=session,
+                present={scope for scope, value in current.items()
+                         if value is not None})
+            return stale
+
+        # Rows and sums are built once, outside the transaction, unless a
+        # scope turns out stale (then again without it).
+        cache: dict[frozenset[str], _bulk.Prepared] = {}
+
+        def prepare(fresh: Sequence[base.ScopePeriod]) -> _bulk.Prepared:
+            key = frozenset(item.scope_id for item in fresh)
+            if key not in cache:
+                cache.clear()
+                cache[key] = self._prepare(
+                    [(item.frames, item.scope_id) for item in fresh])
+            return cache[key]
+        prepare(items)
+        return self._write(work)

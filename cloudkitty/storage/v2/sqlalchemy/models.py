@@ -18,6 +18,10 @@ Layout: one row per DataPoint, ``cloudkitty_dataframes``.
 
 Indexes: ``(scope_id, begin)`` for scope windows, ``(begin, type)`` for
 time windows and type filters.
+
+The two rollup tables (:class:`RollupPeriod`, :class:`RollupDay`) hold
+the sums :mod:`cloudkitty.storage.v2.rollups` answers summaries from; they
+live in ``[database]`` whatever the storage backend.
 """
 from __future__ import annotations
 
@@ -32,7 +36,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudkitty.db.models.base import Base
 
-__all__ = ["ExactDecimal", "RatedPoint", "TABLE_NAME", "MONEY_SCALE"]
+__all__ = ["ExactDecimal", "RatedPoint", "TABLE_NAME", "MONEY_SCALE",
+           "RollupPeriod", "RollupDay", "ROLLUP_TIME_KEYS"]
 
 TABLE_NAME = "cloudkitty_dataframes"
 
@@ -147,3 +152,63 @@ class RatedPoint(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", _JSON, nullable=False)
     description: Mapped[str | None] = mapped_column(sa.Text)
+
+
+#: The collector's time keys a rollup row keeps, in column order.
+ROLLUP_TIME_KEYS = ("day_of_the_year", "week_of_the_year", "month", "year")
+
+
+class _RollupColumns:
+    """What both rollup tables hold per group: its keys and sums."""
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True, autoincrement=True)
+    scope_id: Mapped[str | None] = mapped_column(sa.String(256))
+    type: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    #: UTC midnight of the period's begin.
+    day: Mapped[datetime.datetime] = mapped_column(_DATETIME, nullable=False)
+    day_of_the_year: Mapped[str | None] = mapped_column(sa.String(255))
+    week_of_the_year: Mapped[str | None] = mapped_column(sa.String(255))
+    month: Mapped[str | None] = mapped_column(sa.String(255))
+    year: Mapped[str | None] = mapped_column(sa.String(255))
+    qty: Mapped[decimal.Decimal] = mapped_column(ExactDecimal(),
+                                                 nullable=False)
+    price: Mapped[decimal.Decimal] = mapped_column(ExactDecimal(),
+                                                   nullable=False)
+    count: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+
+class RollupPeriod(_RollupColumns, Base):
+    """The ledger: sums of one scope's points of one stored period, type
+    and set of time keys. Several rows may share a key (plain pushes
+    append); they add up."""
+
+    __tablename__ = "cloudkitty_rollup_periods"
+    __table_args__ = (
+        sa.Index("ix_cloudkitty_rollup_periods_scope_begin", "scope_id",
+                 "begin"),
+        sa.Index("ix_cloudkitty_rollup_periods_begin_type", "begin",
+                 "type"),
+    )
+
+    begin: Mapped[datetime.datetime] = mapped_column(_DATETIME,
+                                                     nullable=False)
+    end: Mapped[datetime.datetime] = mapped_column(_DATETIME, nullable=False)
+
+
+class RollupDay(_RollupColumns, Base):
+    """Sums per scope, type, UTC day and set of time keys; one row per key
+    (``key_hash``), updated by increments."""
+
+    __tablename__ = "cloudkitty_rollup_days"
+    __table_args__ = (
+        sa.UniqueConstraint("key_hash",
+                            name="uq_cloudkitty_rollup_days_key_hash"),
+        sa.Index("ix_cloudkitty_rollup_days_day_type_scope", "day", "type",
+                 "scope_id"),
+        sa.Index("ix_cloudkitty_rollup_days_scope_day", "scope_id", "day"),
+    )
+
+    #: SHA-256 (hex) of the key columns; see ``rollups._keys``.
+    key_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)

@@ -73,7 +73,8 @@ TABLES = ("hashmap_services", "hashmap_fields", "hashmap_groups",
           "hashmap_mappings", "hashmap_thresholds", "pyscripts_scripts",
           "modules_state", "cloudkitty_storage_states",
           "storage_scope_reprocessing_schedule",
-          "service_to_collector_mappings", "cloudkitty_dataframes")
+          "service_to_collector_mappings", "cloudkitty_dataframes",
+          "cloudkitty_rollup_periods", "cloudkitty_rollup_days")
 #: The options both API processes and the test's own configuration share.
 SECTIONS: dict[str, dict[str, Any]] = {
     "collect": {"scope_key": "project_id", "collector": "prometheus"},

@@ -22,6 +22,7 @@ from oslo_config import cfg
 
 from cloudkitty.db import api as db_api
 from cloudkitty.storage.state import StateManager
+from cloudkitty.tests import storage_factory
 from cloudkitty.tests.functional.api.conftest import (
     CLIENT_DB_KINDS,
     api_on_fresh_database,
@@ -104,9 +105,10 @@ def empty(api: Api) -> None:
     """Every test starts with no state, rated data, mapping or collector
     state."""
     with db_api.get_engine(api.conf).begin() as connection:
-        for table in ("cloudkitty_storage_states", "cloudkitty_dataframes",
+        for table in ("cloudkitty_storage_states",
                       "service_to_collector_mappings"):
             connection.execute(sa.text(f"DELETE FROM {table}"))
+        storage_factory.clear_rated(connection)
         connection.execute(sa.text(
             "DELETE FROM modules_state WHERE name LIKE 'collector\\_%' "
             "ESCAPE '\\'"))
@@ -388,8 +390,8 @@ def project_points(keystone_scene: KeystoneScene) -> list[Pushed]:
     """One point per project and service, pushed for the scene into its
     otherwise empty database."""
     with db_api.get_engine(keystone_scene.api.conf).begin() as connection:
-        for table in ("cloudkitty_storage_states", "cloudkitty_dataframes"):
-            connection.execute(sa.text(f"DELETE FROM {table}"))
+        connection.execute(sa.text("DELETE FROM cloudkitty_storage_states"))
+        storage_factory.clear_rated(connection)
     a, b = keystone_scene.projects
     points = [Pushed(at(1), "instance", a, "1", "0.75"),
               Pushed(at(2), "volume.size", a, "5", "0.5"),

@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from cloudkitty.db import api as db_api
+from cloudkitty.tests import storage_factory
 from cloudkitty.tests.functional.api.conftest import (
     CLIENT_DB_KINDS,
     api_on_fresh_database,
@@ -186,7 +187,7 @@ def empty(api: Api) -> Iterator[None]:
     engine = sa.create_engine(api.db_url)
     try:
         with engine.begin() as connection:
-            connection.execute(sa.text("DELETE FROM cloudkitty_dataframes"))
+            storage_factory.clear_rated(connection)
     finally:
         engine.dispose()
     yield

@@ -1,0 +1,153 @@
+"""A small InfluxDB 1.x HTTP client over a pooled ``requests`` session.
+
+Only what the storage backend needs: ``/query`` (GET for reads, POST for
+statements that change something), ``/write`` in line protocol and
+``/ping``. Every failure — connection refused, timeout, an HTTP error, an
+``error`` in any statement's result, a partial write — becomes
+:class:`cloudkitty.exceptions.StorageError` with InfluxDB's message.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import requests
+from oslo_config import cfg
+
+from cloudkitty import exceptions
+
+__all__ = ["InfluxClient", "Series", "series_rows"]
+
+LOG = logging.getLogger(__name__)
+
+#: One series of a statement's result: ``{"name", "tags", "columns",
+#: "values"}`` as InfluxDB returns it.
+Series = dict[str, Any]
+
+
+def series_rows(series: Series) -> Iterator[dict[str, Any]]:
+    """The rows of ``series`` as ``{column: value}`` dicts."""
+    columns = series.get("columns", [])
+    for values in series.get("values", []):
+        yield dict(zip(columns, values, strict=False))
+
+
+class InfluxClient:
+    """Talks to the server of ``[storage_influxdb]``."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        opts = conf.storage_influxdb
+        scheme = "https" if opts.use_ssl else "http"
+        host = opts.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        self.url = f"{scheme}://{host}:{opts.port}"
+        self.database: str | None = opts.database
+        self.retention_policy: str = opts.retention_policy
+        self.timeout: int = opts.timeout
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4,
+                                                pool_maxsize=16)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        if opts.username:
+            self.session.auth = (opts.username, opts.password or "")
+        if opts.use_ssl:
+            self.session.verify = (False if opts.insecure
+                                   else (opts.cafile or True))
+
+    @property
+    def db(self) -> str:
+        if not self.database:
+            raise exceptions.StorageError(
+                "[storage_influxdb] database is not set.")
+        return self.database
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any
+                 ) -> requests.Response:
+        try:
+            response = self.session.request(
+                method, self.url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise exceptions.StorageError(
+                f"InfluxDB at {self.url} unreachable: {exc}") from exc
+        if response.status_code >= 300:
+            raise exceptions.StorageError(
+                f"InfluxDB at {self.url} answered {response.status_code} "
+                f"to {method} {path}: {_error_text(response)}")
+        return response
+
+    def ping(self) -> None:
+        self._request("GET", "/ping")
+
+    def query(self, statements: str | Sequence[str], *,
+              database: str | None = None, write: bool = False
+              ) -> list[list[Series]]:
+        """Run ``statements`` (joined by ``;``) in one request; returns
+        each statement's series list. ``write`` sends a POST (needed by
+        statements that change data or the schema)."""
+        if not isinstance(statements, str):
+            statements = ";\n".join(statements)
+        params = {"q": statements, "epoch": "ns"}
+        db = database if database is not None else self.database
+        if db:
+            params["db"] = db
+        if write:
+            response = self._request("POST", "/query", data=params)
+        else:
+            response = self._request("GET", "/query", params=params) \
+                if len(statements) < 4000 else \
+                self._request("POST", "/query", data=params)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise exceptions.StorageError(
+                f"InfluxDB at {self.url} sent a body that is not JSON: "
+                f"{response.text[:200]!r}") from exc
+        if "error" in body:
+            raise exceptions.StorageError(
+                f"InfluxDB query failed: {body['error']}")
+        results: list[list[Series]] = []
+        for result in body.get("results", []):
+            if "error" in result:
+                raise exceptions.StorageError(
+                    f"InfluxDB query failed: {result['error']}")
+            results.append(result.get("series", []))
+        return results
+
+    def write(self, lines: Iterable[str], batch_size: int) -> int:
+        """POST ``lines`` to the database's retention policy,
+        ``batch_size`` lines per request; returns the number written."""
+        params = {"db": self.db, "rp": self.retention_policy,
+                  "precision": "n"}
+        written = 0
+        batch: list[str] = []
+        for text in lines:
+            batch.append(text)
+            if len(batch) >= batch_size:
+                self._post_lines(batch, params)
+                written += len(batch)
+                batch = []
+        if batch:
+            self._post_lines(batch, params)
+            written += len(batch)
+        return written
+
+    def _post_lines(self, batch: list[str], params: dict[str, str]) -> None:
+        data = "\n".join(batch).encode("utf-8")
+        self._request("POST", "/write", params=params, data=data,
+                      headers={"Content-Type": "text/plain; charset=utf-8"})
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return response.text[:500]
