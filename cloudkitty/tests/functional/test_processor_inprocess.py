@@ -20,7 +20,7 @@ from cloudkitty import collector as collector_mod
 from cloudkitty import exceptions
 from cloudkitty import fetcher as fetcher_mod
 from cloudkitty.db import api as db_api
-from cloudkitty.processor import endpoints, locks, rpcapi
+from cloudkitty.processor import endpoints, locks, rpcapi, schedule
 from cloudkitty.processor import skip as skip_mod
 from cloudkitty.processor.collect import collect_frame
 from cloudkitty.processor.loop import CollectorLoop
@@ -53,6 +53,14 @@ metrics:
     groupby: [id]
     extra_args: {aggregation_method: sum, range_function: delta}
 """
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The processor's clock stays in the hour ``NOW`` was taken in, so a
+    run crossing an hour does not make one more period due."""
+    monkeypatch.setattr(schedule, "utcnow",
+                        lambda: NOW + datetime.timedelta(minutes=30))
 
 
 @pytest.fixture(scope="module")
