@@ -21,12 +21,23 @@ OPTS = [
                     "and hand them to rating workers); 0 disables them."),
     cfg.IntOpt("max_workers_rating", default=_CPUS, sample_default=4,
                min=0,
-               help="Number of rating workers: they rate the frames the "
-                    "collector workers hand over and store them. 0 leaves "
-                    "rating to other processors sharing the message bus. "
-                    "With transport_url = fake://, collector and "
-                    "reprocessing workers rate in their own process and "
-                    "no rating worker is started."),
+               help="Number of rating workers: how many frames (or "
+                    "batches of frames) the processor rates and stores at "
+                    "once. The collector and reprocessing workers of a "
+                    "worker process rate through its rating workers "
+                    "directly; the rating workers also serve the frames "
+                    "that processors without rating workers send over "
+                    "the message bus. 0 sends this processor's frames to "
+                    "the rating workers of other processors sharing the "
+                    "message bus (not possible with transport_url = "
+                    "fake://, where workers always rate in their own "
+                    "process)."),
+    cfg.IntOpt("worker_processes", default=1, min=1,
+               help="Processes the workers run in (as threads). One runs "
+                    "in the cloudkitty-processor process itself, using the "
+                    "least memory; more run under a supervising process "
+                    "and share the workers out evenly, each process "
+                    "using a CPU core of its own."),
     cfg.IntOpt("retry_interval", default=60, min=1,
                help="Seconds before the next cycle after a cycle in which "
                     "a scope could not be rated (collection error, no "

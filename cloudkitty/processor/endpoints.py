@@ -15,6 +15,7 @@ from oslo_log import log
 from cloudkitty import exceptions
 from cloudkitty.dataframe import DataPoint
 from cloudkitty.processor import reset, rpcapi
+from cloudkitty.processor.local import RatingGate
 from cloudkitty.processor.unit import BatchItem, RatingUnit
 from cloudkitty.rating import quote as quote_mod
 
@@ -30,17 +31,20 @@ class RatingWorkerEndpoint:
 
     target = messaging.Target(version=rpcapi.RPC_VERSION)
 
-    def __init__(self, unit: RatingUnit) -> None:
+    def __init__(self, unit: RatingUnit,
+                 gate: RatingGate | None = None) -> None:
         self._unit = unit
+        self._gate = gate or RatingGate(None)
 
     def rate_frame(self, ctxt: Any, scope_id: str, frame: Any,
                    expected: str | None,
                    schedule_id: int | None = None) -> dict[str, Any]:
         try:
             data = rpcapi.frame_from_wire(frame)
-            return self._unit.rate_and_store(
-                scope_id, data, rpcapi.time_from_wire(expected),
-                schedule_id)
+            with self._gate.slot():
+                return self._unit.rate_and_store(
+                    scope_id, data, rpcapi.time_from_wire(expected),
+                    schedule_id)
         except exceptions.StaleProgress as exc:
             LOG.warning("Dropped a stale frame of scope %s: %s", scope_id,
                         exc.message)
@@ -68,7 +72,8 @@ class RatingWorkerEndpoint:
             LOG.error("Refused a malformed rate_frames request: %s", exc)
             return {"status": "error", "reason": f"malformed request: {exc}"}
         try:
-            return self._unit.rate_and_store_many(start, stop, batch)
+            with self._gate.slot():
+                return self._unit.rate_and_store_many(start, stop, batch)
         except exceptions.CloudKittyError as exc:
             LOG.error("Could not store %d scopes for period %s: %s",
                       len(batch), begin, exc.message)
@@ -144,13 +149,15 @@ class ScopeEndpoint:
                       exc.message)
 
 
-def rating_server(conf: cfg.ConfigOpts, unit: RatingUnit
+def rating_server(conf: cfg.ConfigOpts, unit: RatingUnit,
+                  gate: RatingGate | None = None
                   ) -> messaging.MessageHandlingServer:
-    """The server of a rating worker (topic ``cloudkitty-rating``), not
-    started."""
+    """The server of a process's rating workers (topic
+    ``cloudkitty-rating``), not started: at most as many frames rated at
+    once as ``gate`` lets through (no bound without one)."""
     target = messaging.Target(topic=rpcapi.RATING_TOPIC, server=conf.host)
     return messaging.get_rpc_server(
-        rpcapi.get_transport(conf), target, [RatingWorkerEndpoint(unit)],
+        rpcapi.get_transport(conf), target, [RatingWorkerEndpoint(unit, gate)],
         executor="threading")
 
 

@@ -17,8 +17,8 @@ from oslo_log import log
 from cloudkitty import exceptions
 from cloudkitty.collector.base import BaseCollector
 from cloudkitty.processor import locks
+from cloudkitty.processor.handover import Rating
 from cloudkitty.processor.loop import CollectingLoop
-from cloudkitty.processor.rpcapi import RatingClient
 from cloudkitty.storage import state as state_api
 
 __all__ = ["ReprocessLoop"]
@@ -29,7 +29,7 @@ LOG = log.getLogger(__name__)
 class ReprocessLoop(CollectingLoop):
     def __init__(self, conf: cfg.ConfigOpts, *,
                  coordinator: locks.Coordinator, collector: BaseCollector,
-                 rating: RatingClient,
+                 rating: Rating,
                  schedules: state_api.ReprocessingSchedules | None = None,
                  ) -> None:
         super().__init__(conf, coordinator=coordinator, collector=collector,

@@ -1,21 +1,38 @@
-"""The processor's cotyledon services.
+"""The processor's worker processes and how they run.
 
-* :class:`CollectorService` (``[orchestrator] max_workers``) runs the
+A processor runs ``[orchestrator] worker_processes`` worker processes
+(default 1). Each hosts its share of the workers as threads:
+
+* collector workers (``[orchestrator] max_workers``) run the
   :class:`~cloudkitty.processor.loop.CollectorLoop`;
-* :class:`RatingService` (``max_workers_rating``) serves ``rate_frame``
-  and upstream's RPC topic;
-* :class:`ReprocessingService` (``max_workers_reprocessing``) runs the
-  :class:`~cloudkitty.processor.reprocess.ReprocessLoop`.
+* reprocessing workers (``max_workers_reprocessing``) run the
+  :class:`~cloudkitty.processor.reprocess.ReprocessLoop`;
+* rating workers (``max_workers_rating``): that many frames (or batches
+  of frames) are rated at once in the process. The process's own
+  collector and reprocessing workers rate through them directly
+  (:mod:`cloudkitty.processor.local`), and they serve ``rate_frame`` /
+  ``rate_frames`` on the message bus for the collector workers of
+  processors that have no rating workers (``max_workers_rating = 0``:
+  their frames go over the bus).
 
-With ``transport_url = fake://`` messages cannot leave a process, so each
-collector and reprocessing worker serves ``rate_frame`` itself and no
-rating worker is started. SIGTERM lets a worker finish the scope-period in
-hand; SIGHUP re-reads the configuration files and restarts the workers
-the same way.
+Every worker process also serves upstream's RPC topic ``cloudkitty``
+(quotes, module notices, ``reset_state``). With ``transport_url =
+fake://`` messages cannot leave a process, so workers always rate
+in-process.
+
+One worker process runs in the ``cloudkitty-processor`` process itself:
+no supervisor, one Python runtime, the least memory. More run as
+cotyledon worker processes under a supervising master. Either way
+SIGTERM lets every worker finish the scope-period in hand, and SIGHUP
+re-reads the configuration files and restarts the workers the same way.
 """
 from __future__ import annotations
 
+import dataclasses
+import gc
+import signal
 import threading
+from types import FrameType
 from typing import Any
 
 import cotyledon
@@ -29,12 +46,13 @@ from cloudkitty import storage as storage_mod
 from cloudkitty.collector import metrics as metrics_mod
 from cloudkitty.processor import endpoints, locks, rpcapi
 from cloudkitty.processor import skip as skip_mod
+from cloudkitty.processor.local import LocalRating, RatingGate
 from cloudkitty.processor.loop import CollectorLoop, Loop
 from cloudkitty.processor.reprocess import ReprocessLoop
 from cloudkitty.processor.unit import RatingUnit
 
-__all__ = ["CollectorService", "RatingService", "ReprocessingService",
-           "build_manager", "preload"]
+__all__ = ["Share", "WorkerProcess", "WorkerService", "build_manager",
+           "preload", "run", "share_of"]
 
 LOG = log.getLogger(__name__)
 
@@ -52,6 +70,35 @@ def _rpc_timeout(conf: cfg.ConfigOpts) -> float:
     # The same bound as collecting the frame: a rating worker that died
     # with the frame releases the scope (and its lock) after that long.
     return float(conf.orchestrator.collector_request_timeout)
+
+
+@dataclasses.dataclass(frozen=True)
+class Share:
+    """The workers one worker process hosts."""
+
+    collectors: int
+    rating: int
+    reprocessors: int
+
+
+def _part(total: int, processes: int, index: int) -> int:
+    return total // processes + (1 if index < total % processes else 0)
+
+
+def share_of(conf: cfg.ConfigOpts, index: int) -> Share:
+    """The share of worker process ``index`` (0-based) of the workers the
+    configuration asks for, spread as evenly as possible. Rating workers
+    go wherever collector or reprocessing workers run, so that those
+    rate their own frames: a process with either gets at least one."""
+    orchestrator = conf.orchestrator
+    processes = max(1, int(orchestrator.worker_processes))
+    collectors = _part(orchestrator.max_workers, processes, index)
+    reprocessors = _part(orchestrator.max_workers_reprocessing, processes,
+                         index)
+    rating = _part(orchestrator.max_workers_rating, processes, index)
+    if orchestrator.max_workers_rating and (collectors or reprocessors):
+        rating = max(rating, 1)
+    return Share(collectors, rating, reprocessors)
 
 
 class _Servers:
@@ -73,112 +120,167 @@ class _Servers:
             except Exception:  # stopping is best effort
                 LOG.warning("Error while stopping an RPC server",
                             exc_info=True)
+        self._servers.clear()
 
 
-class _LoopService(cotyledon.Service):
-    """A worker running one :class:`Loop` until terminated."""
+class WorkerProcess:
+    """The workers of one worker process: the loops of its collector and
+    reprocessing workers (one thread each) and its rating workers."""
 
-    graceful_shutdown_timeout = GRACEFUL_SHUTDOWN_TIMEOUT
-
-    def __init__(self, worker_id: WorkerId, conf: cfg.ConfigOpts) -> None:
-        super().__init__(worker_id)
+    def __init__(self, conf: cfg.ConfigOpts, share: Share) -> None:
         self.conf = conf
+        self.share = share
         self.coordinator = locks.Coordinator(conf)
         self.servers = _Servers()
-        if rpcapi.is_local_transport(conf):
-            self.servers.start(
-                endpoints.rating_server(conf, _rating_unit(conf)),
-                endpoints.processor_server(conf))
-        self.rating = rpcapi.RatingClient(conf, _rpc_timeout(conf))
-        self.loop = self.build_loop()
-        self._finished = threading.Event()
-
-    def build_loop(self) -> Loop:
-        raise NotImplementedError
-
-    def run(self) -> None:
-        try:
-            self.loop.run()
-        finally:
-            self._finished.set()
-
-    def terminate(self) -> None:
-        self.loop.stop()
-        self._finished.wait()
-        self.servers.stop()
-        self.coordinator.stop()
-
-
-class CollectorService(_LoopService):
-    name = "cloudkitty-collector"
-
-    def build_loop(self) -> Loop:
-        return CollectorLoop(
-            self.conf, coordinator=self.coordinator,
-            fetcher=fetcher_mod.get_fetcher(self.conf),
-            collector=collector_mod.get_collector(self.conf),
-            rating=self.rating)
-
-
-class ReprocessingService(_LoopService):
-    name = "cloudkitty-reprocessor"
-
-    def build_loop(self) -> Loop:
-        return ReprocessLoop(
-            self.conf, coordinator=self.coordinator,
-            collector=collector_mod.get_collector(self.conf),
-            rating=self.rating)
-
-
-class RatingService(cotyledon.Service):
-    """Rates and stores the frames collector workers hand over."""
-
-    name = "cloudkitty-rating"
-    graceful_shutdown_timeout = GRACEFUL_SHUTDOWN_TIMEOUT
-
-    def __init__(self, worker_id: WorkerId, conf: cfg.ConfigOpts) -> None:
-        super().__init__(worker_id)
-        self.conf = conf
-        self.servers = _Servers()
+        local = rpcapi.is_local_transport(conf)
+        rating: LocalRating | rpcapi.RatingClient
+        if share.rating or local:
+            unit = _rating_unit(conf)
+            gate = RatingGate(share.rating or 1)
+            rating = LocalRating(unit, gate)
+            if share.rating and not local:
+                self.servers.start(endpoints.rating_server(conf, unit, gate))
+        else:
+            rating = rpcapi.RatingClient(conf, _rpc_timeout(conf))
+        self.servers.start(endpoints.processor_server(conf))
+        self.loops: list[Loop] = []
+        for _ in range(share.collectors):
+            self.loops.append(CollectorLoop(
+                conf, coordinator=self.coordinator,
+                fetcher=fetcher_mod.get_fetcher(conf),
+                collector=collector_mod.get_collector(conf),
+                rating=rating))
+        for _ in range(share.reprocessors):
+            self.loops.append(ReprocessLoop(
+                conf, coordinator=self.coordinator,
+                collector=collector_mod.get_collector(conf),
+                rating=rating))
+        self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
 
     def run(self) -> None:
-        self.servers.start(
-            endpoints.rating_server(self.conf, _rating_unit(self.conf)),
-            endpoints.processor_server(self.conf))
+        """Run every loop (each in a thread) until :meth:`terminate`."""
+        for index, loop in enumerate(self.loops):
+            name = f"{type(loop).__name__}-{index}"
+            thread = threading.Thread(target=self._run_loop, args=(loop,),
+                                      name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         self._stopped.wait()
 
+    @staticmethod
+    def _run_loop(loop: Loop) -> None:
+        try:
+            loop.run()
+        except BaseException:  # run() logs its own failures
+            LOG.exception("A processor worker stopped unexpectedly")
+
     def terminate(self) -> None:
-        # The threading executor lets the frame in hand finish.
+        """Stop every loop once its scope-period in hand is done, then
+        the RPC servers (letting the frames they are rating finish) and
+        the lock coordinator."""
+        for loop in self.loops:
+            loop.stop()
+        for thread in self._threads:
+            thread.join()
+        for loop in self.loops:
+            close = getattr(loop, "close", None)
+            if close is not None:
+                close()
         self.servers.stop()
+        self.coordinator.stop()
         self._stopped.set()
 
 
+class WorkerService(cotyledon.Service):
+    """A :class:`WorkerProcess` as a cotyledon worker process."""
+
+    name = "cloudkitty-processor-worker"
+    graceful_shutdown_timeout = GRACEFUL_SHUTDOWN_TIMEOUT
+
+    def __init__(self, worker_id: WorkerId, conf: cfg.ConfigOpts) -> None:
+        super().__init__(worker_id)
+        self.worker = WorkerProcess(conf, share_of(conf, int(worker_id)))
+
+    def run(self) -> None:
+        self.worker.run()
+
+    def terminate(self) -> None:
+        self.worker.terminate()
+
+
+def _reload(conf: cfg.ConfigOpts) -> None:
+    LOG.info("SIGHUP: reloading the configuration files")
+    conf.reload_config_files()
+    metrics_mod.check_metrics_conf(conf)
+
+
 def build_manager(conf: cfg.ConfigOpts) -> cotyledon.ServiceManager:
-    """The service manager with every worker the configuration asks for
-    (checked beforehand by the CLI)."""
+    """The service manager of ``worker_processes`` worker processes
+    (the configuration checked beforehand by the CLI)."""
     manager = cotyledon.ServiceManager(
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN_TIMEOUT)
-    orchestrator = conf.orchestrator
-    local = rpcapi.is_local_transport(conf)
-    if orchestrator.max_workers:
-        manager.add(CollectorService, workers=orchestrator.max_workers,
-                    args=(conf,))
-    if orchestrator.max_workers_rating and not local:
-        manager.add(RatingService, workers=orchestrator.max_workers_rating,
-                    args=(conf,))
-    if orchestrator.max_workers_reprocessing:
-        manager.add(ReprocessingService,
-                    workers=orchestrator.max_workers_reprocessing,
-                    args=(conf,))
-
-    def reload_config() -> None:
-        LOG.info("SIGHUP: reloading the configuration files")
-        conf.reload_config_files()
-        metrics_mod.check_metrics_conf(conf)
-
-    manager.register_hooks(on_reload=reload_config)
+    manager.add(WorkerService,
+                workers=max(1, int(conf.orchestrator.worker_processes)),
+                args=(conf,))
+    manager.register_hooks(on_reload=lambda: _reload(conf))
     return manager
+
+
+class _InProcess:
+    """One worker process run by the ``cloudkitty-processor`` process
+    itself: the main thread waits for signals while the workers run."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+        self._wake = threading.Event()
+        self._stop = False
+        self._reload = False
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self._reload = True
+        else:
+            self._stop = True
+        self._wake.set()
+
+    def run(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+        while True:
+            worker = WorkerProcess(self.conf, share_of(self.conf, 0))
+            runner = threading.Thread(target=worker.run,
+                                      name="processor-workers", daemon=True)
+            runner.start()
+            while not self._wake.wait(1.0):
+                pass
+            self._wake.clear()
+            worker.terminate()
+            runner.join()
+            if self._stop:
+                LOG.info("cloudkitty-processor stopped")
+                return
+            self._reload = False
+            try:
+                _reload(self.conf)
+            except Exception:
+                LOG.exception("The configuration could not be reloaded; "
+                              "going on with the previous one")
+
+
+def run(conf: cfg.ConfigOpts) -> None:
+    """Run the processor's workers until SIGTERM: in this process when
+    there is one worker process, else under a cotyledon master."""
+    if int(conf.orchestrator.worker_processes) <= 1:
+        _InProcess(conf).run()
+        return
+    manager = build_manager(conf)
+    preload(conf)
+    # Everything loaded so far lives as long as the master: keep the
+    # garbage collector from touching (and so copying) it in every worker.
+    gc.collect()
+    gc.freeze()
+    manager.run()
 
 
 def preload(conf: cfg.ConfigOpts) -> None:
@@ -188,7 +290,8 @@ def preload(conf: cfg.ConfigOpts) -> None:
     Only what every worker uses is loaded (the database dialect and its
     driver, the messaging client library): a page the master holds counts
     in the resident size of every worker. The storage backend and the
-    rating modules are added when every worker rates (``fake://``).
+    rating modules are added when the workers rate (rating workers, or
+    ``fake://``).
     Nothing is connected or instantiated here.
     """
     from importlib import metadata
@@ -200,7 +303,8 @@ def preload(conf: cfg.ConfigOpts) -> None:
         url.get_dialect().import_dbapi()
     if str(conf.transport_url or "").startswith(("rabbit:", "amqp:")):
         import kombu.transport.pyamqp  # noqa: F401
-    if rpcapi.is_local_transport(conf):
+    if conf.orchestrator.max_workers_rating \
+            or rpcapi.is_local_transport(conf):
         from cloudkitty.rating import modules
 
         modules.installed_processors()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 from collections.abc import Callable
 
+import psutil
 import pytest
 
 from cloudkitty.tests import services
@@ -177,4 +178,44 @@ def test_sighup_reloads_the_configuration(rig: Rig) -> None:
         harness.caught_up(conf, rig.scopes, harness.last_due()), 60,
         "the periods due with wait_periods = 0, after SIGHUP", proc)
     proc.stop()
+    check_rated_exactly(rig, rig.scopes)
+
+
+def _group(proc: harness.Processor) -> list[psutil.Process]:
+    assert proc.process is not None
+    return [p for p in psutil.process_iter(["pid"])
+            if _pgid(p.pid) == proc.process.pid]
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_workers_run_in_worker_processes(rig: Rig, processes: int) -> None:
+    """One worker process is the processor itself; more run under it.
+    Either way every scope-period is rated once and SIGTERM stops all."""
+    proc = rig.processor("proc", "fake://", orchestrator={
+        "worker_processes": processes, "max_workers": 2,
+        "max_workers_reprocessing": 1})
+    conf = proc.conf()
+    rig.seed(proc)
+    target = harness.last_due()
+    proc.start()
+    harness.wait_for(harness.caught_up(conf, rig.scopes, target), 90,
+                     "every scope rated", proc)
+    group = _group(proc)
+    assert proc.process is not None
+    workers = [p for p in group if p.pid != proc.process.pid]
+    if processes == 1:
+        assert workers == []
+    else:
+        assert len(workers) == processes
+        assert all(p.ppid() == proc.process.pid for p in workers)
+    proc.stop()
+    assert not [p for p in group if p.is_running()
+                and p.status() != psutil.STATUS_ZOMBIE]
     check_rated_exactly(rig, rig.scopes)

@@ -24,6 +24,7 @@ from cloudkitty.fetcher.base import BaseFetcher
 from cloudkitty.processor import endpoints, locks, reset, rpcapi, schedule
 from cloudkitty.processor import skip as skip_mod
 from cloudkitty.processor.collect import collect_frames
+from cloudkitty.processor.local import LocalRating, RatingGate
 from cloudkitty.processor.loop import CollectorLoop
 from cloudkitty.processor.rpcapi import ScopeFrame
 from cloudkitty.processor.unit import BatchItem, RatingUnit
@@ -115,10 +116,11 @@ def conf(migrated_conf: Any, make_conf: Any, db_url: str, tmp_path: Any
 
 
 class Rig:
-    """A rating worker served over ``fake://`` and a collector loop."""
+    """A collector loop and its rating workers: served over ``fake://``
+    (``handover = "rpc"``) or called in-process (``"local"``)."""
 
     def __init__(self, conf: Any, scopes: list[str],
-                 collector: TableCollector) -> None:
+                 collector: TableCollector, handover: str) -> None:
         self.conf = conf
         self.collector = collector
         self.unit = RatingUnit(conf, get_storage(conf),
@@ -126,7 +128,9 @@ class Rig:
                                    conf, collector.metrics))
         self.server = endpoints.rating_server(conf, self.unit)
         self.server.start()
-        self.rating = rpcapi.RatingClient(conf, timeout=30)
+        self.rating: rpcapi.RatingClient | LocalRating = (
+            rpcapi.RatingClient(conf, timeout=30) if handover == "rpc"
+            else LocalRating(self.unit, RatingGate(2)))
         self.coordinator = locks.Coordinator(conf)
         self.loop = CollectorLoop(
             conf, coordinator=self.coordinator,
@@ -149,13 +153,14 @@ class Rig:
         self.coordinator.stop()
 
 
-@pytest.fixture
-def make_rig(conf: Any) -> Iterator[Any]:
+@pytest.fixture(params=["rpc", "local"])
+def make_rig(conf: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     rigs: list[Rig] = []
 
     def make(scopes: list[str], collector: TableCollector | None = None,
              ) -> Rig:
-        rig = Rig(conf, scopes, collector or TableCollector(conf))
+        rig = Rig(conf, scopes, collector or TableCollector(conf),
+                  request.param)
         rigs.append(rig)
         return rig
 
