@@ -13,6 +13,7 @@ last hashmap migration cannot run on PostgreSQL. Ours uses PostgreSQL.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import datetime
@@ -38,6 +39,8 @@ import psutil
 import requests
 import sqlalchemy as sa
 
+from cloudkitty.tests import dbutil
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HERE = pathlib.Path(__file__).resolve().parent
 OUR_BIN = pathlib.Path(sys.executable).parent
@@ -49,14 +52,6 @@ UPSTREAM_VERSION = "25.0.0"
 
 INFLUX_URL = os.environ.get("CLOUDKITTY_TEST_INFLUXDB_URL",
                             "http://127.0.0.1:8086").rstrip("/")
-SQL_ADMIN = {
-    "postgresql": os.environ.get(
-        "CLOUDKITTY_TEST_POSTGRESQL_URL",
-        "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"),
-    "mysql": os.environ.get(
-        "CLOUDKITTY_TEST_MYSQL_URL",
-        "mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4"),
-}
 RABBIT = os.environ.get("CLOUDKITTY_BENCH_RABBIT",
                         "guest:guest@127.0.0.1:5672")
 
@@ -188,23 +183,10 @@ class Run(contextlib.ExitStack):
         return proc
 
     def sql_database(self, kind: str) -> str:
-        name = f"ck_sbs_{self.tag}_{uuid.uuid4().hex[:6]}"
-        admin = sa.make_url(SQL_ADMIN[kind])
-        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            suffix = " CHARACTER SET utf8mb4" if kind == "mysql" else ""
-            conn.execute(sa.text(f"CREATE DATABASE {name}{suffix}"))
-
-        def drop() -> None:
-            with engine.connect() as conn:
-                if kind == "postgresql":
-                    conn.execute(sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM "
-                        "pg_stat_activity WHERE datname = :n"), {"n": name})
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-            engine.dispose()
-        self.callback(drop)
-        return admin.set(database=name).render_as_string(hide_password=False)
+        """A new database on the shared ``kind`` server (``postgresql``
+        or ``mysql``), dropped at the end of the run."""
+        return self.enter_context(dbutil.fresh_database(kind,
+                                                        str(self.workdir)))
 
     def influx_database(self) -> str:
         name = f"ck_sbs_{self.tag}_{uuid.uuid4().hex[:6]}"
@@ -468,6 +450,55 @@ def default_storages() -> list[str]:
             else ["sqlalchemy"])
 
 
+# --- command line and report common to the side-by-side benchmarks ----------
+
+def add_side_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options choosing and keeping the sides: ``--storage``,
+    ``--no-upstream``, ``--json``, ``--keep``."""
+    parser.add_argument("--storage", default=None,
+                        help="our storage backends, comma list of "
+                             "influxdb, sqlalchemy (default: both when "
+                             "our InfluxDB backend is installed)")
+    parser.add_argument("--no-upstream", action="store_true",
+                        help="run ours only (no ratios)")
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work directory (configs, logs)")
+
+
+@dataclasses.dataclass
+class SideSetup:
+    """What ``add_side_arguments``' options resolve to."""
+
+    storages: list[str]
+    #: The bin directory of upstream's virtualenv; None: ours only.
+    upstream_bin: pathlib.Path | None
+    report: Report
+
+
+def side_setup(args: argparse.Namespace, title: str, script: str,
+               argv: Sequence[str] | None) -> SideSetup:
+    """Our storages, upstream's virtualenv (built when missing, unless
+    ``--no-upstream``) and the report, with the machine and command."""
+    storages = (args.storage.split(",") if args.storage
+                else default_storages())
+    upstream_bin = None if args.no_upstream else (
+        ensure_upstream_venv() / "bin")
+    report = Report(title)
+    report.info["machine"] = machine()
+    report.info["command"] = " ".join(
+        [script, *(sys.argv[1:] if argv is None else argv)])
+    return SideSetup(storages, upstream_bin, report)
+
+
+def finish(report: Report, args: argparse.Namespace) -> Report:
+    """Print the report and write it to ``--json`` if given."""
+    report.print()
+    if args.json:
+        report.write_json(args.json)
+    return report
+
+
 # --- through each side's API -----------------------------------------------
 
 def client(api_url: str) -> Any:
@@ -695,8 +726,9 @@ def timed(call: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-__all__ = ["History", "Report", "Run", "RssSampler", "Side",
-           "apply_price_list", "count_points", "default_storages",
+__all__ = ["History", "Report", "Run", "RssSampler", "Side", "SideSetup",
+           "add_side_arguments", "apply_price_list", "finish",
+           "side_setup", "count_points", "default_storages",
            "ensure_upstream_venv", "grand_total", "iso", "log", "machine",
            "make_sides", "percentile", "prometheus_history",
            "scope_progress", "seed_scopes", "timed", "upstream_ready",

@@ -39,6 +39,9 @@ def build(side: str, config_file: str) -> Any:
         # Upstream's prepare_service() parses sys.argv itself.
         sys.argv = [sys.argv[0], "--config-file", config_file]
         return upstream_app.build_wsgi_app()
+    from cloudkitty.cli import _lean
+
+    _lean.without_eventlet()  # as cloudkitty.wsgi.api does
     from cloudkitty import service
     from cloudkitty.api import app
 

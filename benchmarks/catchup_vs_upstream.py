@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import sys
 import time
 from typing import Any
 
@@ -116,29 +115,17 @@ def main(argv: list[str] | None = None) -> sbs.Report:
                         help="projects per set (default 20)")
     parser.add_argument("--hours", type=int,
                         help="hours of history per set (default 24)")
-    parser.add_argument("--storage", default=None,
-                        help="our storage backends, comma list of "
-                             "influxdb, sqlalchemy (default: both when "
-                             "our InfluxDB backend is installed)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate upstream and ours this many times")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--smoke", action="store_true",
                         help="tiny data (3 projects x 2 h), < 2 minutes")
-    parser.add_argument("--no-upstream", action="store_true",
-                        help="run ours only (no ratios)")
-    parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the work directory (configs, logs)")
+    sbs.add_side_arguments(parser)
     args = parser.parse_args(argv)
-    storages = (args.storage.split(",") if args.storage
-                else sbs.default_storages())
-    upstream_bin = None if args.no_upstream else (
-        sbs.ensure_upstream_venv() / "bin")
-    report = sbs.Report("Catch-up: upstream CloudKitty 25.0.0 vs ours")
-    report.info["machine"] = sbs.machine()
-    report.info["command"] = " ".join(["catchup_vs_upstream.py",
-                                       *(argv or sys.argv[1:])])
+    setup = sbs.side_setup(args, "Catch-up: upstream CloudKitty 25.0.0 "
+                           "vs ours", "catchup_vs_upstream.py", argv)
+    storages, upstream_bin, report = (setup.storages, setup.upstream_bin,
+                                      setup.report)
     report.info["started"] = datetime.datetime.now(sbs.UTC).isoformat(
         timespec="seconds")
     with sbs.Run(keep=args.keep) as run:
@@ -167,10 +154,7 @@ def main(argv: list[str] | None = None) -> sbs.Report:
                 f"{spec['projects']} projects x {spec['hours']} h, "
                 f"density {spec['density'] or 'default'}")
             _figures(report, set_name, results)
-    report.print()
-    if args.json:
-        report.write_json(args.json)
-    return report
+    return sbs.finish(report, args)
 
 
 def _best(runs: list[dict[str, Any]], key: str, high: bool) -> float:

@@ -32,7 +32,6 @@ import datetime
 import functools
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -165,10 +164,6 @@ def main(argv: list[str] | None = None) -> sbs.Report:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20,
                         help="timed requests per shape and side")
-    parser.add_argument("--storage", default=None,
-                        help="our storage backends, comma list of "
-                             "influxdb, sqlalchemy (default: both when "
-                             "our InfluxDB backend is installed)")
     parser.add_argument("--shards", type=int, default=2,
                         help="parallel loader processes per side")
     parser.add_argument("--ours-write", choices=["push", "replace"],
@@ -181,30 +176,23 @@ def main(argv: list[str] | None = None) -> sbs.Report:
                              "concurrent clients (10 s per side)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny data (4 projects x 2 days), 3 requests")
-    parser.add_argument("--no-upstream", action="store_true")
-    parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--keep", action="store_true")
+    sbs.add_side_arguments(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.projects, args.days, args.requests = 4, 2, 3
     projects = args.projects or max(1, round(200 * args.scale))
     spec = {"projects": projects, "hours": args.days * 24,
             "begin": BEGIN.isoformat(), "seed": 1, "write": args.ours_write}
-    storages = (args.storage.split(",") if args.storage
-                else sbs.default_storages())
-    upstream_bin = None if args.no_upstream else (
-        sbs.ensure_upstream_venv() / "bin")
-    report = sbs.Report("Summaries: upstream CloudKitty 25.0.0 vs ours")
-    report.info["machine"] = sbs.machine()
-    report.info["command"] = " ".join(["summary_vs_upstream.py",
-                                       *(argv or sys.argv[1:])])
+    setup = sbs.side_setup(args, "Summaries: upstream CloudKitty 25.0.0 "
+                           "vs ours", "summary_vs_upstream.py", argv)
+    report = setup.report
     report.info["data"] = (
         f"{projects} projects x {args.days} days x "
         f"{data.POINTS_PER_PROJECT_HOUR} points/hour = "
         f"{data.spec_points(spec)} rated points")
     params = window(spec)
     with sbs.Run(keep=args.keep) as run:
-        sides = sbs.make_sides(run, storages, upstream_bin)
+        sides = sbs.make_sides(run, setup.storages, setup.upstream_bin)
         for side in sides:
             side.configure()
             rate = load(side, spec, args.shards)
@@ -229,10 +217,7 @@ def main(argv: list[str] | None = None) -> sbs.Report:
         for name, sampler in samplers.items():
             report.info[f"API peak PSS {name}"] = (
                 f"{sampler.peak_pss_mb:.0f} MB")
-    report.print()
-    if args.json:
-        report.write_json(args.json)
-    return report
+    return sbs.finish(report, args)
 
 
 def _figures(report: sbs.Report, timings: dict[str, dict[str, list[float]]],

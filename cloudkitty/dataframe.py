@@ -185,6 +185,24 @@ class DataPoint:
             return new
         return self.replace(price=price)
 
+    def stamp(self, groupby: Mapping[str, Any],
+              description: str | None) -> DataPoint:
+        """A copy with ``groupby`` added to (and winning over) its own
+        groupby, and ``description`` as its description. Collectors call
+        this once per collected point: only the new parts are checked."""
+        if description is not None and not isinstance(description, str):
+            raise DataFrameError("'description' must be a string.",
+                                 field="description")
+        added = _frozen_mapping(groupby, "groupby")
+        new = _new_object(self.__class__)
+        _set_unit(new, self.unit)
+        _set_qty(new, self.qty)
+        _set_price(new, self.price)
+        _set_groupby(new, MappingProxyType({**self.groupby, **added}))
+        _set_metadata(new, self.metadata)
+        _set_description(new, description)
+        return new
+
     def as_dict(self, legacy: bool = False,
                 mutable: bool = False) -> dict[str, Any]:
         """The v2 dict form, or the v1 form (one ``desc``) if ``legacy``.

@@ -4,8 +4,9 @@
 * :func:`build_wsgi_app` — the deployed WSGI application: the paste
   pipeline ``cloudkitty+<auth_strategy>`` of ``[DEFAULT] api_paste_config``
   (CORS, proxy headers, request id, keystonemiddleware, ``/healthcheck``)
-  around :func:`setup_app`. ``cloudkitty.wsgi.api`` and ``cloudkitty-api``
-  both serve it.
+  around :func:`setup_app`, measured by
+  :mod:`cloudkitty.service_metrics.api` when ``[service_metrics] enabled``.
+  ``cloudkitty.wsgi.api`` and ``cloudkitty-api`` both serve it.
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def setup_app(conf: cfg.ConfigOpts,
     """The Pecan application, configured by ``conf``."""
     enforcer = policy.make_enforcer(conf)
     app_hooks = hooks.default_hooks(conf, enforcer) + list(extra_hooks)
+    if _service_metrics_enabled(conf):
+        from cloudkitty.service_metrics import api as api_metrics
+
+        app_hooks.append(api_metrics.RouteHook())
     return pecan.make_app(
         root.RootController(),
         hooks=app_hooks,
@@ -44,6 +49,13 @@ def setup_app(conf: cfg.ConfigOpts,
         guess_content_type_from_ext=False,
         force_canonical=False,
     )
+
+
+def _service_metrics_enabled(conf: cfg.ConfigOpts) -> bool:
+    try:
+        return bool(conf.service_metrics.enabled)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return False
 
 
 def app_factory(global_conf: dict[str, Any], **_local: Any) -> Any:
@@ -82,4 +94,8 @@ def build_wsgi_app(conf: cfg.ConfigOpts) -> Any:
             f"no pipeline '{pipeline}' in the paste file ({exc})",
             file=path, section="DEFAULT", option="auth_strategy") from None
     LOG.info("API pipeline %s loaded from %s", pipeline, path)
+    if _service_metrics_enabled(conf):
+        from cloudkitty.service_metrics import api as api_metrics
+
+        application = api_metrics.wrap(application, conf)
     return application

@@ -5,24 +5,30 @@ registered under a key (:func:`register_conf`) that :func:`app.build_wsgi_app`
 puts in the paste global configuration as ``cloudkitty_conf_key``; the
 factories below look it up, so every middleware reads the same options as
 the application instead of the global ``cfg.CONF``.
+
+Each middleware's library is imported by its factory, when a pipeline uses
+it: the ``noauth`` pipeline never loads keystonemiddleware (with
+keystoneclient, oslo.cache and cryptography behind it), which would only
+cost resident memory in every API process.
 """
 from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-import webob
-from keystonemiddleware import auth_token
 from oslo_config import cfg
-from oslo_middleware import cors, healthcheck, http_proxy_to_wsgi
 
 from cloudkitty import exceptions
 
+if TYPE_CHECKING:
+    from cloudkitty.api._authtoken import AuthTokenMiddleware
+
 __all__ = ["AuthTokenMiddleware", "CONF_KEY", "conf_from_paste",
            "cors_filter_factory", "healthcheck_filter_factory",
-           "http_proxy_to_wsgi_filter_factory", "register_conf"]
+           "http_proxy_to_wsgi_filter_factory", "normalise_path",
+           "register_conf"]
 
 #: Name of the paste global option holding the configuration's key.
 CONF_KEY = "cloudkitty_conf_key"
@@ -57,7 +63,12 @@ def conf_from_paste(global_conf: Mapping[str, Any]) -> cfg.ConfigOpts:
 def cors_filter_factory(global_conf: Mapping[str, Any],
                         **_local: Any) -> Filter:
     """oslo.middleware CORS, configured by the ``[cors]`` options."""
+    from oslo_middleware import cors
+
+    from cloudkitty.conf import defaults
+
     conf = conf_from_paste(global_conf)
+    defaults.set_cors_defaults()
     return lambda app: cors.CORS(app, conf)
 
 
@@ -65,6 +76,8 @@ def http_proxy_to_wsgi_filter_factory(global_conf: Mapping[str, Any],
                                       **_local: Any) -> Filter:
     """oslo.middleware HTTPProxyToWSGI (honours ``X-Forwarded-Proto``...
     when ``[oslo_middleware] enable_proxy_headers_parsing`` is true)."""
+    from oslo_middleware import http_proxy_to_wsgi
+
     conf = conf_from_paste(global_conf)
     return lambda app: http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
 
@@ -79,13 +92,15 @@ def healthcheck_filter_factory(global_conf: Mapping[str, Any],
     map. The options (``backends``, ``disable_by_file_path``...) are
     oslo.middleware's.
     """
-    path = _normalise(local_conf.get("path", "/healthcheck"))
+    from oslo_middleware import healthcheck
+
+    path = normalise_path(local_conf.get("path", "/healthcheck"))
     check = healthcheck.Healthcheck.app_factory(dict(global_conf),
                                                 **local_conf)
 
     def _filter(app: WSGIApp) -> WSGIApp:
         def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
-            if _normalise(environ.get("PATH_INFO", "")) == path:
+            if normalise_path(environ.get("PATH_INFO", "")) == path:
                 return check(environ, start_response)
             return app(environ, start_response)
         return dispatch
@@ -93,39 +108,17 @@ def healthcheck_filter_factory(global_conf: Mapping[str, Any],
     return _filter
 
 
-def _normalise(path: str) -> str:
+def normalise_path(path: str) -> str:
+    """``path`` without its trailing slash (``/`` stays ``/``)."""
     return path.rstrip("/") or "/"
 
 
-class AuthTokenMiddleware(auth_token.AuthProtocol):
-    """keystonemiddleware auth_token that lets public paths through.
+def __getattr__(name: str) -> Any:
+    # ``AuthTokenMiddleware`` (named by the keystone pipeline as
+    # ``cloudkitty.api.middleware:AuthTokenMiddleware.factory``) is loaded
+    # on first use only: it subclasses keystonemiddleware's auth_token.
+    if name == "AuthTokenMiddleware":
+        from cloudkitty.api import _authtoken
 
-    A request whose path, without its trailing slash, is one of
-    ``public_routes`` needs no token; its identity headers are still
-    stripped so they cannot be forged.
-    """
-
-    def __init__(self, app: WSGIApp, conf: dict[str, Any],
-                 public_routes: Iterable[str]) -> None:
-        self.public_routes = frozenset(_normalise(p) for p in public_routes)
-        super().__init__(app, conf)
-
-    def process_request(self, request: webob.Request) -> Any:
-        if _normalise(request.path_info) in self.public_routes:
-            request.remove_auth_headers()
-            return None
-        return super().process_request(request)
-
-    @classmethod
-    def factory(cls, global_conf: Mapping[str, Any],
-                **local_conf: Any) -> Filter:
-        """Paste filter factory; ``acl_public_routes`` is a comma-separated
-        list of paths, the other options are keystonemiddleware's (they
-        override ``[keystone_authtoken]``)."""
-        conf = conf_from_paste(global_conf)
-        routes = [p.strip() for p in
-                  local_conf.pop("acl_public_routes", "").split(",")
-                  if p.strip()]
-        options: dict[str, Any] = dict(local_conf)
-        options["oslo_config_config"] = conf
-        return lambda app: cls(app, dict(options), routes)
+        return _authtoken.AuthTokenMiddleware
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

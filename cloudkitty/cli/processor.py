@@ -6,14 +6,12 @@ status 1: storage backend, metrics.yml (against the configured
 collector), skip expressions, fetcher, lock backend and transport URL.
 
 Memory: the processor's modules are imported only once eventlet is ruled
-out (:mod:`cloudkitty.cli._lean`), and the master process loads them (and
-runs the checks) before forking its workers, then freezes the garbage
-collector's view of what it holds, so the workers share those pages
-instead of copying them.
+out (:mod:`cloudkitty.cli._lean`); the workers run as threads of one
+process unless ``[orchestrator] worker_processes`` asks for more
+(:func:`cloudkitty.processor.service.run`).
 """
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Sequence
 
@@ -73,6 +71,7 @@ PROCESSOR_CHECKS: tuple[service.Check, ...] = (
 def serve(argv: Sequence[str] | None = None) -> int:
     from cloudkitty.processor import rpcapi
     from cloudkitty.processor import service as processor_service
+    from cloudkitty.service_metrics import processor as service_metrics
 
     conf = service.prepare_service(
         sys.argv[1:] if argv is None else argv, checks=PROCESSOR_CHECKS)
@@ -81,17 +80,16 @@ def serve(argv: Sequence[str] | None = None) -> int:
               if rpcapi.is_local_transport(conf)
               else str(orchestrator.max_workers_rating))
     LOG.info("cloudkitty-processor: %d collector, %s rating and %d "
-             "reprocessing workers, collector %s, fetcher %s, period %ss",
+             "reprocessing workers in %d process(es), collector %s, "
+             "fetcher %s, period %ss",
              orchestrator.max_workers, rating,
-             orchestrator.max_workers_reprocessing, conf.collect.collector,
+             orchestrator.max_workers_reprocessing,
+             orchestrator.worker_processes, conf.collect.collector,
              conf.fetcher.backend, conf.collect.period)
-    manager = processor_service.build_manager(conf)
-    processor_service.preload(conf)
-    # Everything loaded so far lives as long as the process: keep the
-    # collector from touching (and so copying) it in every worker.
-    gc.collect()
-    gc.freeze()
-    manager.run()
+    # Before any worker process is forked: they inherit the directory
+    # their figures go to; this process serves the sum.
+    service_metrics.start_processor_exporter(conf)
+    processor_service.run(conf)
     return 0
 
 

@@ -116,11 +116,7 @@ class BaseCollector(abc.ABC):
             raise exceptions.NoDataCollected(self.collector_name, metric_key)
         extra = time_keys(start)
         description = metric.get("description")
-        stamped = [
-            point.replace(groupby={**point.groupby, **extra},
-                          description=description)
-            for point in points
-        ]
+        stamped = [point.stamp(extra, description) for point in points]
         return metric["alt_name"], stamped
 
     def _point(self, metric_key: str, value: Any,

@@ -18,6 +18,7 @@ from cloudkitty.conf import (
     defaults,
     fetcher,
     orchestrator,
+    service_metrics,
     storage,
 )
 
@@ -25,7 +26,7 @@ __all__ = ["register_opts", "OWN_MODULES"]
 
 #: Modules declaring CloudKitty's own option groups.
 OWN_MODULES = (default, api, collect, collector_prometheus, collector_gnocchi,
-               fetcher, orchestrator, storage)
+               fetcher, orchestrator, storage, service_metrics)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -22,6 +22,7 @@ from cloudkitty import exceptions
 from cloudkitty.collector.base import BaseCollector
 from cloudkitty.dataframe import DataFrame, DataFrameBuilder, DataPoint
 from cloudkitty.processor import failpoints
+from cloudkitty.service_metrics import processor as service_metrics
 
 __all__ = ["BatchCollection", "collect_frame", "collect_frames"]
 
@@ -45,6 +46,8 @@ def collect_frame(collector: BaseCollector, scope_id: str,
         for job in pending:
             job.cancel()
         late = sorted(k for k, job in jobs.items() if job in pending)
+        for key in late:
+            service_metrics.collect_failed(key)
         raise exceptions.CollectError(
             f"Collecting scope '{scope_id}' period {begin.isoformat()} took "
             f"more than {timeout:g} s (still waiting for "
@@ -59,8 +62,10 @@ def collect_frame(collector: BaseCollector, scope_id: str,
                       scope_id, begin.isoformat())
             continue
         except exceptions.CollectError:
+            service_metrics.collect_failed(key)
             raise
         except Exception as exc:
+            service_metrics.collect_failed(key)
             raise exceptions.CollectError(
                 f"Collecting metric '{key}' of scope '{scope_id}' period "
                 f"{begin.isoformat()} failed: {exc}") from exc
@@ -122,11 +127,14 @@ def collect_frames(collector: BaseCollector, scope_ids: Sequence[str],
         if not job.done():
             job.cancel()
             late.append(key)
+            service_metrics.collect_failed(key)
             continue
         error = job.exception()
         if error is None:
             results[key] = job.result()
-        elif len(scopes) == 1:
+            continue
+        service_metrics.collect_failed(key)
+        if len(scopes) == 1:
             failed.setdefault(scopes[0], _error(key, begin, error))
         else:
             LOG.debug("Metric %s failed for %d scopes together at %s (%s);"
@@ -148,12 +156,14 @@ def collect_frames(collector: BaseCollector, scope_ids: Sequence[str],
         key, _, scope = name.partition("\0")
         if not single.done():
             single.cancel()
+            service_metrics.collect_failed(key)
             failed.setdefault(scope, (
                 f"Collecting scope '{scope}' period {begin.isoformat()} "
                 f"took more than {timeout:g} s (still waiting for {key})."))
             continue
         error = single.exception()
         if error is not None:
+            service_metrics.collect_failed(key)
             failed.setdefault(scope, _error(key, begin, error))
         else:
             results.setdefault(key, {})[scope] = single.result()

@@ -36,7 +36,8 @@ from cloudkitty.processor.collect import (
     collect_frame,
     collect_frames,
 )
-from cloudkitty.processor.rpcapi import RatingClient, ScopeFrame
+from cloudkitty.processor.handover import Rating
+from cloudkitty.processor.rpcapi import ScopeFrame
 from cloudkitty.storage import state as state_api
 
 __all__ = ["CollectingLoop", "CollectorLoop", "Loop"]
@@ -84,7 +85,7 @@ class CollectingLoop(Loop):
 
     def __init__(self, conf: cfg.ConfigOpts, *,
                  coordinator: locks.Coordinator, collector: BaseCollector,
-                 rating: RatingClient) -> None:
+                 rating: Rating) -> None:
         super().__init__(conf)
         self.coordinator = coordinator
         self.collector = collector
@@ -131,7 +132,7 @@ class CollectorLoop(CollectingLoop):
 
     def __init__(self, conf: cfg.ConfigOpts, *,
                  coordinator: locks.Coordinator, fetcher: BaseFetcher,
-                 collector: BaseCollector, rating: RatingClient,
+                 collector: BaseCollector, rating: Rating,
                  state: state_api.StateManager | None = None) -> None:
         super().__init__(conf, coordinator=coordinator, collector=collector,
                          rating=rating)

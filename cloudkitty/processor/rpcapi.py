@@ -31,6 +31,7 @@ from oslo_log import log
 
 from cloudkitty import exceptions
 from cloudkitty.dataframe import DataFrame, parse_datetime
+from cloudkitty.service_metrics import processor as service_metrics
 
 __all__ = ["RPC_VERSION", "TOPIC", "RATING_TOPIC", "MAX_POINTS_PER_CALL",
            "BatchReply", "ProcessorClient", "RatingClient", "ScopeFrame",
@@ -90,6 +91,9 @@ def _register_transport_opts(conf: cfg.ConfigOpts) -> None:
     transport (the service manager must not hold one when it forks)."""
     from oslo_messaging import opts
 
+    from cloudkitty.conf import defaults
+
+    defaults.set_messaging_defaults()
     for group, options in opts.list_opts():
         if group is None or group == "DEFAULT":
             conf.register_opts(options)
@@ -176,7 +180,9 @@ class RatingClient:
         delay = 0.1
         while True:
             try:
-                reply: dict[str, Any] = client.call({}, method, **kwargs)
+                with service_metrics.rating_rpc(method):
+                    reply: dict[str, Any] = client.call({}, method,
+                                                        **kwargs)
                 return reply
             except messaging.MessageUndeliverable:
                 if time.monotonic() + delay > deadline:

@@ -231,6 +231,9 @@ class _InProcess:
     """One worker process run by the ``cloudkitty-processor`` process
     itself: the main thread waits for signals while the workers run."""
 
+    #: Seconds between two attempts at starting the workers.
+    RETRY = 10
+
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
         self._wake = threading.Event()
@@ -244,22 +247,38 @@ class _InProcess:
             self._stop = True
         self._wake.set()
 
+    def _start(self) -> WorkerProcess | None:
+        """The workers, started; None (after a logged error) when they
+        could not be built, for instance with the lock backend down: the
+        next attempt follows :attr:`RETRY` seconds later."""
+        try:
+            worker = WorkerProcess(self.conf, share_of(self.conf, 0))
+        except Exception:
+            LOG.exception("Could not start the processor's workers; "
+                          "retrying in %d s", self.RETRY)
+            retry = threading.Timer(self.RETRY, self._wake.set)
+            retry.daemon = True
+            retry.start()
+            return None
+        threading.Thread(target=worker.run, name="processor-workers",
+                         daemon=True).start()
+        return worker
+
     def run(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
         while True:
-            worker = WorkerProcess(self.conf, share_of(self.conf, 0))
-            runner = threading.Thread(target=worker.run,
-                                      name="processor-workers", daemon=True)
-            runner.start()
+            worker = self._start()
             while not self._wake.wait(1.0):
                 pass
             self._wake.clear()
-            worker.terminate()
-            runner.join()
+            if worker is not None:
+                worker.terminate()
             if self._stop:
                 LOG.info("cloudkitty-processor stopped")
                 return
+            if not self._reload:
+                continue  # a retry after workers that did not start
             self._reload = False
             try:
                 _reload(self.conf)

@@ -24,6 +24,7 @@ from cloudkitty.dataframe import DataFrame
 from cloudkitty.processor import failpoints
 from cloudkitty.processor import skip as skip_mod
 from cloudkitty.rating import RatingProcessor, modules
+from cloudkitty.service_metrics import processor as service_metrics
 from cloudkitty.storage.v2.base import BaseStorage, ScopePeriod
 
 __all__ = ["BatchItem", "RatingUnit"]
@@ -91,6 +92,9 @@ class RatingUnit:
             schedule_id=schedule_id, expected=expected)
         failpoints.hit("after-store")
         points = len(rated)
+        service_metrics.scope_period_rated(
+            scope_id, frame.end, points,
+            reprocessing=schedule_id is not None)
         LOG.info("Rated scope %s period %s: %d points%s", scope_id,
                  frame.start.isoformat(), points,
                  "" if schedule_id is None
@@ -155,6 +159,8 @@ class RatingUnit:
                             scope_id, begin.isoformat())
                 continue
             stored[scope_id] = points[scope_id]
+            service_metrics.scope_period_rated(scope_id, end,
+                                               points[scope_id])
             LOG.info("Rated scope %s period %s: %d points", scope_id,
                      begin.isoformat(), points[scope_id])
         return {"status": "done", "stored": stored, "stale": stale,

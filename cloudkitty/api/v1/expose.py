@@ -24,6 +24,8 @@ import wsme.rest.args
 import wsme.rest.json
 import wsme.types
 
+from cloudkitty.api.v1.streaming import Streamed
+
 __all__ = ["wsexpose"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +40,9 @@ def wsexpose(return_type: Any = None, *arg_types: Any,
     those of :class:`wsme.signature`: ``body=Type`` for an argument read from
     the whole JSON body, ``status_code=201``... A method returning
     :class:`wsme.api.Response` chooses its status and type per call; a
-    ``None`` return type gives an empty body.
+    ``None`` return type gives an empty body. A method returning
+    :class:`~cloudkitty.api.v1.streaming.Streamed` sends its chunks as they
+    are produced (the return type then only documents the body).
     """
     def decorate(func: F) -> F:
         wsme.signature(return_type, *arg_types, **options)(func)
@@ -60,6 +64,8 @@ def wsexpose(return_type: Any = None, *arg_types: Any,
             if funcdef.pass_request:
                 kwargs[funcdef.pass_request] = request
             result = func(self, *args, **kwargs)
+            if isinstance(result, Streamed):
+                return _stream(result)
             status = funcdef.status_code
             datatype = funcdef.return_type
             if isinstance(result, wsme.api.Response):
@@ -81,3 +87,14 @@ def wsexpose(return_type: Any = None, *arg_types: Any,
         return handler  # type: ignore[return-value]
 
     return decorate
+
+
+def _stream(result: Streamed) -> Any:
+    """Hand ``result``'s chunks to the server as the response iterable.
+    Pecan keeps a response returned as is; it peeks at a generator's
+    first chunk only, to tell an empty body."""
+    response = pecan.response
+    response.status = result.status
+    response.content_type = result.content_type
+    response.app_iter = (chunk for chunk in result.chunks)
+    return response

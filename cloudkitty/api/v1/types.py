@@ -6,15 +6,15 @@ from typing import Any
 
 from wsme import types as wtypes
 
-__all__ = ["AnyJSON"]
+__all__ = ["AnyJSON", "plain_json"]
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """``value`` with dates as ISO strings, everything else as it is."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return value
@@ -30,4 +30,4 @@ class AnyJSON(wtypes.UserType):
         return value
 
     def tobasetype(self, value: Any) -> Any:
-        return _plain(value)
+        return plain_json(value)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -12,7 +12,7 @@ from cloudkitty.storage.state import StateManager
 from cloudkitty.storage.v2 import base
 from cloudkitty.tests.storage_factory import at, frame, point
 
-__all__ = ["qtys", "count", "scope_state", "sample", "rated",
+__all__ = ["qtys", "count", "scope_state", "push_sample", "sample", "rated",
            "assert_aware_utc"]
 
 
@@ -30,9 +30,12 @@ def scope_state(conf: Any, scope_id: str) -> datetime.datetime | None:
     return StateManager(conf).get_last_processed_timestamp(scope_id)
 
 
-@pytest.fixture
-def sample(storage: base.BaseStorage) -> base.BaseStorage:
-    """Two projects, two metric types, two periods."""
+_S = TypeVar("_S", bound=base.BaseStorage)
+
+
+def push_sample(storage: _S) -> _S:
+    """Push the sample (two projects, two metric types, two periods) into
+    ``storage``; returns it."""
     storage.push([
         frame(at(0), {
             "cpu": [point("1", "10", project_id="a", flavor="tiny"),
@@ -45,6 +48,12 @@ def sample(storage: base.BaseStorage) -> base.BaseStorage:
         }),
     ])
     return storage
+
+
+@pytest.fixture
+def sample(storage: base.BaseStorage) -> base.BaseStorage:
+    """The backend under test holding :func:`push_sample`'s points."""
+    return push_sample(storage)
 
 
 def rated(hour: int, qty: str, scope_id: str, price: str = "1") -> DataFrame:

@@ -285,7 +285,13 @@ class TestTotal:
                              paginate=False)
         assert [(r["begin"], r["project_id"]) for r in every["results"]] \
             == [(at(0), "a"), (at(0), "b"), (at(1), "a")]
-        assert sample.total(groupby=["type"], offset=5)["results"] == []
+        past = sample.total(groupby=["type"], offset=5)
+        assert past == {"total": 2, "results": []}
+        # The last page: the count comes with the rows.
+        last = sample.total(groupby=["type", "project_id"], offset=2)
+        assert last["total"] == 3
+        assert [(r["type"], r["project_id"]) for r in last["results"]] == [
+            ("ram", "a")]
 
     @pytest.mark.parametrize("kwargs, field", [
         ({"offset": -1}, "offset"), ({"limit": 0}, "limit")])
@@ -293,6 +299,28 @@ class TestTotal:
         with pytest.raises(exceptions.InvalidInput) as err:
             storage.total(**kwargs)
         assert err.value.field == field
+
+    @pytest.mark.parametrize("method", ["total", "raw_total"])
+    def test_errors_come_in_one_order(self, storage, method):
+        # custom_fields, then the page, then groupby, then the field names
+        # against groupby: whichever path (rollups or raw) answers.
+        call = getattr(storage, method, None)
+        if call is None:
+            pytest.skip(f"{type(storage).__name__} has no {method}()")
+        bad = {"custom_fields": "MEAN(qty)", "offset": -1,
+               "groupby": ["time-x"]}
+        for field in ("custom_fields", "offset", "groupby"):
+            with pytest.raises(exceptions.InvalidInput) as err:
+                call(**bad)
+            assert err.value.field == field
+            del bad[field]
+        with pytest.raises(exceptions.InvalidInput) as err:
+            call(groupby=["type"], custom_fields="SUM(qty) AS type",
+                 filters={"": "x"})
+        assert err.value.field == "custom_fields"
+        with pytest.raises(exceptions.InvalidInput) as err:
+            call(groupby=["type"], filters={"": "x"})
+        assert err.value.field == "filters"
 
 
 class TestCustomFields:

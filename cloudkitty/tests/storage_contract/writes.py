@@ -143,6 +143,23 @@ class TestReplaceScopePeriod:
         [task] = schedules.list_schedules()
         assert task.current_reprocess_time is None
 
+    def test_checked_schedule_moves_the_schedule_only(self, storage, conf):
+        StateManager(conf).set_last_processed_timestamp("a", at(5))
+        schedules = ReprocessingSchedules(conf)
+        [task] = schedules.create("a", at(0), at(2), "fix prices")
+        storage.replace_scope_period("a", at(0), at(1), [rated(0, "7", "a")],
+                                     schedule_id=task.id, expected=None)
+        # The schedule has moved: a second first period is stale.
+        with pytest.raises(exceptions.StaleProgress):
+            storage.replace_scope_period(
+                "a", at(0), at(1), [rated(0, "8", "a")],
+                schedule_id=task.id, expected=None)
+        storage.replace_scope_period("a", at(1), at(2), [rated(1, "9", "a")],
+                                     schedule_id=task.id, expected=at(0))
+        assert schedules.get_current_time(task.id) == at(1)
+        assert scope_state(conf, "a") == at(5)
+        assert qtys(storage.retrieve()) == [7, 9]
+
 
 class TestReplaceScopePeriods:
     def items(self, hour: int, price: str,

@@ -70,9 +70,10 @@ EXPECTED: list[tuple[str, str, Any]] = [
     ("orchestrator", "max_workers", os.cpu_count()),
     ("orchestrator", "max_workers_reprocessing", os.cpu_count()),
     ("orchestrator", "max_threads", 16),
-    # Ours (no upstream counterpart): separate rating workers, and a
-    # quicker retry after a failed cycle.
+    # Ours (no upstream counterpart): rating workers, worker processes
+    # and a quicker retry after a failed cycle.
     ("orchestrator", "max_workers_rating", os.cpu_count()),
+    ("orchestrator", "worker_processes", 1),
     ("orchestrator", "retry_interval", 60),
     ("orchestrator", "max_scopes_per_batch", 100),
     ("orchestrator", "skip_datapoints_expression", "False"),
@@ -96,6 +97,11 @@ EXPECTED: list[tuple[str, str, Any]] = [
     ("storage_influxdb", "bucket", "cloudkitty"),
     ("storage_influxdb", "url", None),
     ("storage_influxdb", "timeout", 60),
+    ("service_metrics", "enabled", False),
+    ("service_metrics", "processor_host", "127.0.0.1"),
+    ("service_metrics", "processor_port", 9780),
+    ("service_metrics", "api_path", "/metrics"),
+    ("service_metrics", "multiproc_dir", None),
     ("database", "connection",
      "sqlite:////var/lib/cloudkitty/cloudkitty.sqlite"),
 ]

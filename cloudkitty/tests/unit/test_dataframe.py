@@ -60,6 +60,24 @@ class TestDataPoint:
         assert q.price == Decimal("2.5")
         assert q.groupby == p.groupby
 
+    def test_stamp_adds_groupby_and_description_like_replace(self):
+        p = DataPoint("u", "2.5", "1", {"id": "x", "month": 1}, {"m": "v"})
+        stamped = p.stamp({"month": 7, "year": 2026}, "a metric")
+        assert stamped == p.replace(
+            groupby={"id": "x", "month": 7, "year": 2026},
+            description="a metric")
+        assert dict(p.groupby) == {"id": "x", "month": 1}
+        with pytest.raises(TypeError):
+            stamped.groupby["id"] = "y"  # type: ignore[index]
+
+    @pytest.mark.parametrize("groupby,description,field", [
+        ({1: "x"}, None, "groupby"), ({}, 3, "description"),
+        ("month", None, "groupby")])
+    def test_stamp_checks_what_it_adds(self, groupby, description, field):
+        with pytest.raises(exceptions.DataFrameError) as caught:
+            point().stamp(groupby, description)
+        assert caught.value.field == field
+
     def test_equal_points_hash_equal(self):
         assert point() == point()
         assert len({point(), point()}) == 1

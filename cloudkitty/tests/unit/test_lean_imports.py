@@ -1,17 +1,25 @@
 """What the long-running processes import: the processor loads no API
-framework, and neither the processor nor the API loads eventlet (each of
+framework, neither the processor nor the API loads eventlet, the API
+under ``noauth`` loads no keystonemiddleware, and reading the
+configuration loads neither oslo.messaging nor oslo.middleware (each of
 these costs resident memory in every process)."""
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pytest
 
 _API_ONLY = ("pecan", "wsme", "keystonemiddleware", "paste.deploy")
 _NEVER = ("eventlet", "dns", "greenlet.greenlet")
+#: What the keystone pipeline alone needs.
+_KEYSTONE_ONLY = ("keystonemiddleware", "keystoneclient", "oslo_cache",
+                  "oslo_messaging", "eventlet")
+_PASTE_FILE = (pathlib.Path(__file__).resolve().parents[3]
+               / "etc" / "cloudkitty" / "api_paste.ini")
 
 
 class _Probe(TypedDict):
@@ -92,3 +100,90 @@ import oslo_messaging
 """)
     assert "eventlet" in got["loaded"]
     assert got["backend"] == "eventlet"
+
+
+def _run(code: str) -> Any:
+    """Run ``code`` in a fresh interpreter; it prints one JSON line last."""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code],
+                         capture_output=True, text=True, check=True,
+                         timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _api_conf(tmp_path: pathlib.Path, auth_strategy: str) -> pathlib.Path:
+    path = tmp_path / "cloudkitty.conf"
+    path.write_text(
+        f"[DEFAULT]\nauth_strategy = {auth_strategy}\n"
+        f"api_paste_config = {_PASTE_FILE}\n"
+        "transport_url = fake://\n"
+        f"[database]\nconnection = sqlite:///{tmp_path}/ck.sqlite\n"
+        "[storage]\nbackend = sqlalchemy\n"
+        "[keystone_authtoken]\nauth_type = password\n"
+        "www_authenticate_uri = http://127.0.0.1:1/v3\n"
+        "auth_url = http://127.0.0.1:1/v3\n"
+        "delay_auth_decision = true\n")
+    return path
+
+
+def _built_api(config_file: pathlib.Path) -> Any:
+    return _run(f"""
+import json, sys
+from cloudkitty import service
+from cloudkitty.api import app
+conf = service.prepare_service(["--config-file", {str(config_file)!r}],
+                               checks=app.API_CHECKS, setup_logging=False)
+app.build_wsgi_app(conf)
+print(json.dumps([m for m in sys.modules if sys.modules[m] is not None]))
+""")
+
+
+def test_noauth_api_loads_no_keystone_middleware(tmp_path) -> None:
+    loaded = set(_built_api(_api_conf(tmp_path, "noauth")))
+    assert "pecan" in loaded
+    assert "oslo_middleware.cors" in loaded
+    assert loaded.isdisjoint(_KEYSTONE_ONLY), loaded & set(_KEYSTONE_ONLY)
+
+
+def test_keystone_api_still_loads_auth_token(tmp_path) -> None:
+    loaded = set(_built_api(_api_conf(tmp_path, "keystone")))
+    assert "keystonemiddleware.auth_token" in loaded
+    assert "cloudkitty.api._authtoken" in loaded
+
+
+def test_reading_the_configuration_loads_no_messaging_nor_middleware(
+        tmp_path) -> None:
+    config_file = _api_conf(tmp_path, "noauth")
+    got = _run(f"""
+import json, sys
+from cloudkitty import service
+conf = service.prepare_service(["--config-file", {str(config_file)!r}],
+                               setup_logging=False)
+print(json.dumps([m for m in ("oslo_messaging", "oslo_middleware",
+                              "keystonemiddleware", "eventlet")
+                  if sys.modules.get(m) is not None]))
+""")
+    assert got == []
+
+
+@pytest.mark.parametrize("order", ["loaded_before", "loaded_after"])
+def test_control_exchange_default_whenever_messaging_loads(
+        tmp_path, order: str) -> None:
+    # oslo.messaging loaded before the configuration is read (the
+    # processor), or only when the first RPC is sent (the API): the
+    # transport uses CloudKitty's exchange either way.
+    config_file = _api_conf(tmp_path, "noauth")
+    early = "import oslo_messaging" if order == "loaded_before" else ""
+    got = _run(f"""
+import json
+{early}
+from oslo_config import cfg
+from cloudkitty import service
+from cloudkitty.conf import defaults
+conf = service.prepare_service(["--config-file", {str(config_file)!r}],
+                               conf=cfg.ConfigOpts(), setup_logging=False)
+defaults.set_messaging_defaults()
+import oslo_messaging
+transport = oslo_messaging.get_rpc_transport(conf)
+print(json.dumps(conf.control_exchange))
+""")
+    assert got == "cloudkitty"

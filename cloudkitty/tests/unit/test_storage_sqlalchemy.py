@@ -20,7 +20,7 @@ from cloudkitty.storage import get_storage
 from cloudkitty.storage.state import StateManager
 from cloudkitty.storage.v2.base import ScopePeriod
 from cloudkitty.storage.v2.sqlalchemy import SQLAlchemyStorage
-from cloudkitty.tests.storage_contract import qtys
+from cloudkitty.tests.storage_contract import push_sample, qtys
 from cloudkitty.tests.storage_factory import at, frame, point
 
 
@@ -38,20 +38,9 @@ def storage(conf) -> SQLAlchemyStorage:
 
 
 @pytest.fixture
-def sample(storage):
-    """Two projects, two metric types, two periods."""
-    storage.push([
-        frame(at(0), {
-            "cpu": [point("1", "10", project_id="a", flavor="tiny"),
-                    point("2", "20", project_id="b", flavor="big")],
-            "ram": [point("4", "40", project_id="a",
-                          metadata={"zone": "z1"})],
-        }),
-        frame(at(1), {
-            "cpu": [point("8", "80", project_id="a", flavor="tiny")],
-        }),
-    ])
-    return storage
+def sample(storage: SQLAlchemyStorage) -> SQLAlchemyStorage:
+    """The contract suite's sample points."""
+    return push_sample(storage)
 
 
 class TestOneTransaction:

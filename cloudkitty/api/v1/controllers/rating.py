@@ -34,7 +34,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from cloudkitty import exceptions
-from cloudkitty.api import notices, policy
+from cloudkitty.api import policy
 from cloudkitty.api.v1.controllers import module_config
 from cloudkitty.api.v1.datamodels import rating as models
 from cloudkitty.api.v1.expose import wsexpose
@@ -46,6 +46,14 @@ LOG = log.getLogger(__name__)
 __all__ = ["ModuleConfigController", "ModulesController", "RatingController"]
 
 _CONFIG_POLICY = "rating:module_config"
+
+
+def _notices() -> types.ModuleType:
+    """:mod:`cloudkitty.api.notices`, loaded (with oslo.messaging) when a
+    notice is first sent: most API processes never send one."""
+    from cloudkitty.api import notices
+
+    return notices
 
 
 def _manager() -> modules.ModuleManager:
@@ -105,7 +113,7 @@ class ModulesController(rest.RestController):
         priority = module.priority if _is_set(module.priority) else None
         after = manager.update(module_id, enabled=enabled, priority=priority)
         if after != before:
-            notices.module_changed(pecan.request.conf, before, after)
+            _notices().module_changed(pecan.request.conf, before, after)
         pecan.response.location = pecan.request.url
         return None
 
@@ -254,4 +262,4 @@ class RatingController(rest.RestController):
     def reload_modules(self) -> None:
         """Ask the processors to reload their rating modules."""
         _authorize_config()
-        notices.modules_reloaded(pecan.request.conf)
+        _notices().modules_reloaded(pecan.request.conf)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,10 +30,14 @@ from cloudkitty.dataframe import DataFrame
 from cloudkitty.storage import _time
 from cloudkitty.storage import state as state_api
 from cloudkitty.storage.v2 import base
-from cloudkitty.storage.v2 import custom_fields as custom_fields_mod
 from cloudkitty.storage.v2.influx import core, influxql, reader, window
 from cloudkitty.storage.v2.influx import points as points_mod
 from cloudkitty.storage.v2.influx.client import series_rows
+from cloudkitty.storage.v2.rollups import (
+    RollupTotals,
+    TotalRequest,
+    result_keys,
+)
 
 __all__ = ["InfluxStorage"]
 
@@ -41,14 +46,15 @@ LOG = logging.getLogger(__name__)
 _M = core.MEASUREMENT
 
 
-class InfluxStorage(core.StorageCore):
+class InfluxStorage(RollupTotals, core.StorageCore):
     """v2 storage in the InfluxDB 1.x database of ``[storage_influxdb]``."""
 
     # -- contract ---------------------------------------------------------
     def init(self) -> None:
         """Create the database if missing (when allowed), check the
-        retention policy, and build the rollups from the raw points when
-        they are empty (a database written by upstream CloudKitty)."""
+        retention policy, build the rollups from the raw points when
+        they are empty (a database written by upstream CloudKitty) and
+        refresh their statistics."""
         database = self.client.db
         policy = self.client.retention_policy
         [databases] = self.client.query("SHOW DATABASES")
@@ -76,6 +82,7 @@ class InfluxStorage(core.StorageCore):
                 f"'{database}' (it has: {', '.join(sorted(known)) or 'none'})"
                 f".")
         self._rebuild_rollups_if_empty()
+        self.rollups.analyze()
 
     def push(self, frames: Iterable[DataFrame],
              scope_id: str | None = None) -> None:
@@ -148,65 +155,15 @@ class InfluxStorage(core.StorageCore):
         return self._read(begin, end, filters, metric_types, tags,
                           [*reader.BASE_FIELDS, *fields], where=where)
 
-    def total(self, groupby: Sequence[str] | None = None,
-              begin: datetime.datetime | None = None,
-              end: datetime.datetime | None = None,
-              metric_types: str | Sequence[str] | None = None,
-              filters: base.Filters | None = None,
-              custom_fields: str | None = None,
-              offset: int = 0, limit: int = 1000,
-              paginate: bool = True) -> base.TotalResult:
-        """From the rollups when they cover the request (no InfluxDB
-        query), else :meth:`raw_total`."""
-        keys, normalized, fields = self._total_args(
-            groupby, filters, custom_fields, offset, limit, paginate)
-        if self.rollups.covers(keys, normalized, metric_types, begin, end):
-            with self._session() as session:
-                return self.rollups.total(
-                    session, keys, begin, end, metric_types, normalized,
-                    custom_fields, offset, limit, paginate)
-        return self._raw_total(keys, begin, end,
-                               base.normalize_metric_types(metric_types),
-                               normalized, fields, offset, limit, paginate)
+    def _rollup_session(self) -> AbstractContextManager[Session]:
+        return self._session()
 
-    def raw_total(self, groupby: Sequence[str] | None = None,
-                  begin: datetime.datetime | None = None,
-                  end: datetime.datetime | None = None,
-                  metric_types: str | Sequence[str] | None = None,
-                  filters: base.Filters | None = None,
-                  custom_fields: str | None = None,
-                  offset: int = 0, limit: int = 1000,
-                  paginate: bool = True) -> base.TotalResult:
+    def _raw_total(self, request: TotalRequest
+                   ) -> base.TotalResult:
         """:meth:`total` summed from the points in InfluxDB (exact
         decimals, in Python)."""
-        keys, normalized, fields = self._total_args(
-            groupby, filters, custom_fields, offset, limit, paginate)
-        return self._raw_total(keys, begin, end,
-                               base.normalize_metric_types(metric_types),
-                               normalized, fields, offset, limit, paginate)
-
-    @staticmethod
-    def _total_args(groupby: Sequence[str] | None,
-                    filters: base.Filters | None,
-                    custom_fields: str | None, offset: int, limit: int,
-                    paginate: bool
-                    ) -> tuple[list[str], dict[str, list[str]],
-                               tuple[custom_fields_mod.Aggregate, ...]]:
-        fields = custom_fields_mod.parse(custom_fields)
-        base.check_page(offset, limit if paginate else None)
-        keys = base.normalize_groupby(groupby)
-        custom_fields_mod.check_names(
-            fields, InfluxStorage._result_keys(keys),
-            given=custom_fields is not None)
-        return keys, base.normalize_filters(filters), fields
-
-    def _raw_total(self, keys: list[str], begin: datetime.datetime | None,
-                   end: datetime.datetime | None,
-                   metric_types: list[str] | None,
-                   filters: dict[str, list[str]],
-                   fields: Sequence[custom_fields_mod.Aggregate],
-                   offset: int, limit: int, paginate: bool
-                   ) -> base.TotalResult:
+        keys, fields = request.groupby, request.fields
+        begin, end = request.begin, request.end
         columns = {field.column for field in fields
                    if field.function == "sum"}
         wanted: list[str] = []
@@ -225,8 +182,8 @@ class InfluxStorage(core.StorageCore):
         groups: dict[tuple[Any, ...], list[Any]] = {}
         # __ck_extra holds groupby values tags cannot (see points).
         extra = any(k not in ("time", "type") for k in keys)
-        for row in self._read(begin, end, filters, metric_types, tags,
-                              wanted, extra):
+        for row in self._read(begin, end, request.filters,
+                              request.metric_types, tags, wanted, extra):
             group = tuple(self._group_values(row, keys))
             acc = groups.get(group)
             if acc is None:
@@ -246,8 +203,8 @@ class InfluxStorage(core.StorageCore):
             part for value in item[0]
             for part in (value is None, value if value is not None else "")))
         total = len(ordered)
-        if paginate:
-            ordered = ordered[offset:offset + limit]
+        if request.paginate:
+            ordered = ordered[request.offset:request.offset + request.limit]
         window = (_time.from_db_or_none(_time.to_db_or_none(begin)),
                   _time.from_db_or_none(_time.to_db_or_none(end)))
         results = []
@@ -257,15 +214,11 @@ class InfluxStorage(core.StorageCore):
                 row_out[field.name] = (
                     len(values) if field.function == "count"
                     else points_mod.exact_sum(values))
-            for key, value in zip(self._result_keys(keys), group, strict=True):
+            for key, value in zip(result_keys(keys), group,
+                                  strict=True):
                 row_out[key] = value
             results.append(row_out)
         return {"total": total, "results": results}
-
-    @staticmethod
-    def _result_keys(keys: Sequence[str]) -> list[str]:
-        return [k for key in keys
-                for k in (("begin", "end") if key == "time" else (key,))]
 
     def _group_values(self, row: reader.Row, keys: Sequence[str]
                       ) -> Iterator[Any]:

@@ -57,6 +57,7 @@ class StorageCore(base.BaseStorage):
                 option="version")
         self.client = InfluxClient(conf)
         self._engine = engine
+        self._rollups: rollups_mod.RollupStore | None = None
 
     # -- plumbing ---------------------------------------------------------
     @property
@@ -67,7 +68,9 @@ class StorageCore(base.BaseStorage):
 
     @property
     def rollups(self) -> rollups_mod.RollupStore:
-        return rollups_mod.RollupStore(self.conf, self.engine)
+        if self._rollups is None:
+            self._rollups = rollups_mod.RollupStore(self.conf, self.engine)
+        return self._rollups
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

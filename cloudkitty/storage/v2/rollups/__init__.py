@@ -15,9 +15,10 @@ transaction that records progress):
 
 A backend calls :meth:`RollupStore.replace` / :meth:`~RollupStore.replace_many`
 / :meth:`~RollupStore.add` / :meth:`~RollupStore.forget` /
-:meth:`~RollupStore.refresh` with the session of its write, and answers
-:meth:`BaseStorage.total` with :meth:`RollupStore.total` when
-:meth:`RollupStore.covers` says the request can be: groupby within type,
+:meth:`~RollupStore.refresh` with the session of its write, and mixes in
+:class:`RollupTotals`, whose ``total()`` answers with
+:meth:`RollupStore.total` when :meth:`RollupStore.covers` says the request
+can be: groupby within type,
 the scope key and the time keys; filters on type and the scope key only.
 The whole UTC days of the window are read from the days, the partial days
 at its edges from the ledger.
@@ -38,6 +39,7 @@ from oslo_config import cfg
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cloudkitty import exceptions
 from cloudkitty.dataframe import DataFrame
 from cloudkitty.storage import _time
 from cloudkitty.storage.v2 import base
@@ -52,6 +54,12 @@ from cloudkitty.storage.v2.rollups._sums import (
     midnight,
     point_scope,
 )
+from cloudkitty.storage.v2.rollups._totals import (
+    RollupTotals,
+    TotalRequest,
+    result_keys,
+    total_request,
+)
 from cloudkitty.storage.v2.sqlalchemy import _bulk
 from cloudkitty.storage.v2.sqlalchemy.models import (
     EXACT,
@@ -62,7 +70,8 @@ from cloudkitty.storage.v2.sqlalchemy.models import (
     quantize,
 )
 
-__all__ = ["RollupStore", "PeriodSum", "SumBuilder", "point_scope",
+__all__ = ["RollupStore", "RollupTotals", "TotalRequest", "total_request",
+           "result_keys", "PeriodSum", "SumBuilder", "point_scope",
            "ROLLUP_TIME_KEYS", "from_frames",
            "key_text", "prepare_sqlite", "midnight", "in_values"]
 
@@ -212,6 +221,28 @@ class RollupStore:
         session.execute(sa.delete(LEDGER))
         session.execute(sa.delete(DAYS))
         self._apply(session, [], list(sums))
+
+    def analyze(self) -> None:
+        """Refresh the database's planner statistics of the rollup tables
+        (PostgreSQL, MySQL/MariaDB; nothing elsewhere). Run by the
+        backends' ``init()``: a summary over tables never analyzed (bulk
+        loads, or a server without autovacuum) gets a sort-based plan
+        several times slower than the hashed one. Raises StorageError."""
+        tables = (DAYS.name, LEDGER.name)
+        if self.dialect == "postgresql":
+            statement = f"ANALYZE {', '.join(tables)}"
+        elif self.dialect in ("mysql", "mariadb"):
+            statement = f"ANALYZE TABLE {', '.join(tables)}"
+        else:
+            return
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text(statement)).close()
+                connection.commit()
+        except sa.exc.DBAPIError as exc:
+            raise exceptions.StorageError(
+                f"Statistics of the rollup tables not refreshed: "
+                f"{exc.orig}") from exc
 
     # -- reads ------------------------------------------------------------
     def covers(self, groupby: Sequence[str] | None,

@@ -116,12 +116,21 @@ def total(session: Session, dialect: str, scope_key: str,
         query = query.group_by(*columns)
     query = query.having(sa.func.sum(source.c["count"]) > 0)
     count = sa.select(sa.func.count()).select_from(query.subquery())
+    # The number of groups rides along with the page (a window over the
+    # grouped rows, before LIMIT): the sums are computed once, not twice.
+    query = query.add_columns(sa.func.count().over().label("groups"))
     query = query.order_by(*[part for col in columns
                              for part in _query.nulls_last(col)])
     if paginate:
         query = query.offset(offset).limit(limit)
-    total_rows = session.scalar(count) or 0
     rows = session.execute(query).all()
+    if rows:
+        total_rows = rows[0][-1]
+    elif paginate and offset:
+        # A page past the end: count the groups alone.
+        total_rows = session.scalar(count) or 0
+    else:
+        total_rows = 0
     window_out = (_time.from_db_or_none(_time.to_db_or_none(begin)),
                   _time.from_db_or_none(_time.to_db_or_none(end)))
     results = []

@@ -6,9 +6,9 @@ is created by the alembic tree (``cloudkitty-dbsync upgrade`` or
 :mod:`cloudkitty.storage.v2.sqlalchemy.models`.
 
 Every write keeps the rollups (:mod:`cloudkitty.storage.v2.rollups`) exact
-in its own transaction; :meth:`SQLAlchemyStorage.total` answers from them
-when they cover the request and from the rated rows otherwise
-(:meth:`SQLAlchemyStorage.raw_total`).
+in its own transaction; ``total()`` (:class:`RollupTotals`) answers from
+them when they cover the request and from the rated rows otherwise
+(``raw_total()``).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import decimal
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -32,6 +32,9 @@ from cloudkitty.storage import state as state_api
 from cloudkitty.storage.v2 import base
 from cloudkitty.storage.v2 import custom_fields as custom_fields_mod
 from cloudkitty.storage.v2 import rollups as rollups_mod
+
+# The submodule: rollups imports this package's models (and so this module).
+from cloudkitty.storage.v2.rollups._totals import RollupTotals, TotalRequest
 from cloudkitty.storage.v2.sqlalchemy import _bulk, _query
 from cloudkitty.storage.v2.sqlalchemy.models import (
     ROLLUP_TIME_KEYS,
@@ -60,7 +63,7 @@ def _is_deadlock(error: BaseException | None) -> bool:
     return bool(args) and args[0] in _MYSQL_RETRY
 
 
-class SQLAlchemyStorage(base.BaseStorage):
+class SQLAlchemyStorage(RollupTotals, base.BaseStorage):
     """v2 storage in the relational database of ``[database]connection``.
 
     Every public method is one transaction; errors of the database become
@@ -163,7 +166,8 @@ class SQLAlchemyStorage(base.BaseStorage):
 
     # -- contract ---------------------------------------------------------
     def init(self) -> None:
-        """The tables come from the alembic tree; check they are there."""
+        """The tables come from the alembic tree; check they are there,
+        and refresh the rollup tables' statistics."""
         tables = (TABLE_NAME, RollupPeriod.__tablename__,
                   RollupDay.__tablename__)
         try:
@@ -177,6 +181,7 @@ class SQLAlchemyStorage(base.BaseStorage):
             raise exceptions.StorageError(
                 f"Table {missing[0]} is missing; run cloudkitty-dbsync "
                 f"upgrade or cloudkitty-storage-init.")
+        self.rollups.analyze()
 
     def push(self, frames: Iterable[DataFrame],
              scope_id: str | None = None) -> None:
@@ -240,43 +245,17 @@ class SQLAlchemyStorage(base.BaseStorage):
         return [frame.with_usage(dict(sorted(frame.usage.items())))
                 for frame in frames]
 
-    def total(self, groupby: Sequence[str] | None = None,
-              begin: datetime.datetime | None = None,
-              end: datetime.datetime | None = None,
-              metric_types: str | Sequence[str] | None = None,
-              filters: base.Filters | None = None,
-              custom_fields: str | None = None,
-              offset: int = 0, limit: int = 1000,
-              paginate: bool = True) -> base.TotalResult:
-        """See :meth:`BaseStorage.total`: from the rollups when they cover
-        the request (:meth:`RollupStore.covers`), else :meth:`raw_total`;
-        both give the same answer."""
-        if not self.rollups.covers(groupby, filters, metric_types, begin,
-                                   end):
-            return self.raw_total(groupby, begin, end, metric_types,
-                                  filters, custom_fields, offset, limit,
-                                  paginate)
-        with self._session() as session:
-            return self.rollups.total(session, groupby, begin, end,
-                                      metric_types, filters, custom_fields,
-                                      offset, limit, paginate)
+    def _rollup_session(self) -> AbstractContextManager[Session]:
+        return self._session()
 
-    def raw_total(self, groupby: Sequence[str] | None = None,
-                  begin: datetime.datetime | None = None,
-                  end: datetime.datetime | None = None,
-                  metric_types: str | Sequence[str] | None = None,
-                  filters: base.Filters | None = None,
-                  custom_fields: str | None = None,
-                  offset: int = 0, limit: int = 1000,
-                  paginate: bool = True) -> base.TotalResult:
+    def _raw_total(self, request: TotalRequest
+                   ) -> base.TotalResult:
         """:meth:`total` summed from the rated rows themselves."""
-        fields = custom_fields_mod.parse(custom_fields)
-        base.check_page(offset, limit if paginate else None)
-        groups = _query.group_columns(base.normalize_groupby(groupby),
-                                      self.scope_key)
-        custom_fields_mod.check_names(fields, [key for key, _ in groups],
-                                      given=custom_fields is not None)
-        clauses = self._where(begin, end, filters, metric_types)
+        fields = request.fields
+        groups = _query.group_columns(request.groupby, self.scope_key)
+        clauses = _query.where_clauses(request.begin, request.end,
+                                       request.filters, request.metric_types,
+                                       self.scope_key)
         c = _query.COLUMNS
         # Grouped values are computed in a subquery and grouped by label:
         # PostgreSQL cannot match a JSON key bound twice as parameters in
@@ -298,13 +277,13 @@ class SQLAlchemyStorage(base.BaseStorage):
         count = sa.select(sa.func.count()).select_from(query.subquery())
         order = [part for key in keys for part in _query.nulls_last(key)]
         query = query.order_by(*order)
-        if paginate:
-            query = query.offset(offset).limit(limit)
+        if request.paginate:
+            query = query.offset(request.offset).limit(request.limit)
         with self._session() as session:
             total = session.scalar(count) or 0
             rows = session.execute(query).all()
-        window = (_time.from_db_or_none(_time.to_db_or_none(begin)),
-                  _time.from_db_or_none(_time.to_db_or_none(end)))
+        window = (_time.from_db_or_none(_time.to_db_or_none(request.begin)),
+                  _time.from_db_or_none(_time.to_db_or_none(request.end)))
         return {"total": int(total),
                 "results": [self._total_row(row, groups, fields, window)
                             for row in rows]}

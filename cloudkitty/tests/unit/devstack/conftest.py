@@ -1,0 +1,1 @@
+from cloudkitty.tests.unit.devstack.helpers import devstack  # noqa: F401
