@@ -39,7 +39,7 @@ import psutil
 import requests
 import sqlalchemy as sa
 
-from cloudkitty.tests import dbutil
+from cloudkitty.tests import dbutil, upstream
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HERE = pathlib.Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ METRICS_YML = ROOT / "etc/cloudkitty/metrics-prometheus.yml"
 OUR_PASTE = ROOT / "etc/cloudkitty/api_paste.ini"
 UTC = datetime.timezone.utc
 HOUR = datetime.timedelta(hours=1)
-UPSTREAM_VERSION = "25.0.0"
+UPSTREAM_VERSION = upstream.UPSTREAM_VERSION
 
 INFLUX_URL = os.environ.get("CLOUDKITTY_TEST_INFLUXDB_URL",
                             "http://127.0.0.1:8086").rstrip("/")
@@ -87,20 +87,14 @@ def log(message: str) -> None:
 # --- upstream virtualenv ---------------------------------------------------
 
 def upstream_venv_path() -> pathlib.Path:
-    explicit = os.environ.get("CLOUDKITTY_UPSTREAM_VENV")
-    if explicit:
-        return pathlib.Path(explicit)
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser(
-        "~/.cache")
-    return pathlib.Path(cache) / "cloudkitty" / f"upstream-{UPSTREAM_VERSION}"
+    return upstream.venv_path()
 
 
 def upstream_ready(venv: pathlib.Path | None = None) -> bool:
     """Whether tools/upstream-venv.sh completed (with the benchmark's
     extra packages)."""
-    venv = venv or upstream_venv_path()
-    return (venv / f".cloudkitty-upstream-{UPSTREAM_VERSION}-complete"
-            ).exists() and (venv / "bin" / "cloudkitty-processor").exists()
+    return upstream.venv_ready(venv or upstream.venv_path(),
+                               "cloudkitty-processor")
 
 
 def ensure_upstream_venv() -> pathlib.Path:

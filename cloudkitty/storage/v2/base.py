@@ -47,7 +47,9 @@ from cloudkitty.storage import state as state_api
 __all__ = ["BaseStorage", "RetrieveResult", "TotalResult", "Filters",
            "normalize_groupby", "normalize_filters",
            "normalize_metric_types", "check_page", "check_progress",
-           "TIME_GROUPBY", "UNCHECKED", "ScopePeriod", "state_before"]
+           "TIME_GROUPBY", "UNCHECKED", "ScopePeriod", "ProgressSplit",
+           "split_stale",
+           "state_before"]
 
 #: ``{key: value or [values]}``.
 Filters = Mapping[str, Any]
@@ -160,6 +162,32 @@ def check_progress(conf: cfg.ConfigOpts, scope_id: str,
         raise exceptions.StaleProgress(
             f"The {what} is at {current}, not at {expected} as when the "
             f"frame was collected; the frame was dropped.")
+
+
+class ProgressSplit(NamedTuple):
+    """What :func:`split_stale` found."""
+
+    #: Ids of the scopes whose state is not their ``expected``.
+    stale: list[str]
+    #: The items of the other scopes, in order.
+    fresh: list[ScopePeriod]
+    #: Ids of the scopes that have a state row.
+    present: set[str]
+
+
+def split_stale(manager: state_api.StateManager,
+                items: Sequence[ScopePeriod], session: Any) -> ProgressSplit:
+    """:func:`check_progress` for the scope states of many scopes at once,
+    their rows locked in ``session``."""
+    current = manager.get_last_processed_timestamps(
+        [item.scope_id for item in items], session=session, for_update=True)
+    stale = [item.scope_id for item in items
+             if item.expected is not UNCHECKED
+             and current[item.scope_id] != item.expected]
+    skipped = set(stale)
+    return ProgressSplit(
+        stale, [item for item in items if item.scope_id not in skipped],
+        {scope for scope, value in current.items() if value is not None})
 
 
 class BaseStorage(abc.ABC):

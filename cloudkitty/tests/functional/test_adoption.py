@@ -42,9 +42,9 @@ from sqlalchemy.orm import Session
 from cloudkitty.db import api as db_api
 from cloudkitty.db import migration
 from cloudkitty.db.models import hashmap, pyscripts, storage_state
-from cloudkitty.tests import dbutil
+from cloudkitty.tests import dbutil, upstream
 
-UPSTREAM_VERSION = "25.0.0"
+UPSTREAM_VERSION = upstream.UPSTREAM_VERSION
 DBSYNC = str(pathlib.Path(sys.executable).parent / "cloudkitty-dbsync")
 
 #: The upstream tables every adoption must keep, and their version rows.
@@ -77,19 +77,13 @@ base.Connection.execute = _accept_text
 
 def upstream_venv() -> pathlib.Path:
     """Where tools/upstream-venv.sh puts upstream CloudKitty."""
-    explicit = os.environ.get("CLOUDKITTY_UPSTREAM_VENV")
-    if explicit:
-        return pathlib.Path(explicit)
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser(
-        "~/.cache")
-    return pathlib.Path(cache) / "cloudkitty" / f"upstream-{UPSTREAM_VERSION}"
+    return upstream.venv_path()
 
 
 @pytest.fixture(scope="module")
 def upstream_bin() -> pathlib.Path:
     venv = upstream_venv()
-    marker = venv / f".cloudkitty-upstream-{UPSTREAM_VERSION}-complete"
-    if not (marker.exists() and (venv / "bin" / "cloudkitty-dbsync").exists()):
+    if not upstream.venv_ready(venv, "cloudkitty-dbsync"):
         reason = (f"upstream CloudKitty {UPSTREAM_VERSION} virtualenv "
                   f"missing at {venv}; run tools/upstream-venv.sh")
         if os.environ.get("CLOUDKITTY_REQUIRE_UPSTREAM"):

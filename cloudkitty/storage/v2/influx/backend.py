@@ -347,14 +347,7 @@ class InfluxStorage(RollupTotals, core.StorageCore):
         items = [item._replace(frames=list(item.frames)) for item in items]
         manager = state_api.StateManager(self.conf, self.engine)
         with self._session() as session:
-            current = manager.get_last_processed_timestamps(
-                [item.scope_id for item in items], session=session,
-                for_update=True)
-            stale = [item.scope_id for item in items
-                     if item.expected is not base.UNCHECKED
-                     and current[item.scope_id] != item.expected]
-            skipped = set(stale)
-            kept = [item for item in items if item.scope_id not in skipped]
+            stale, kept, _ = base.split_stale(manager, items, session)
             scope_ids = sorted({item.scope_id for item in kept})
             encoder = self._encoder()
             # Encoding overlaps with InfluxDB clearing the window and

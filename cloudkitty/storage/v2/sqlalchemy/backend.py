@@ -398,14 +398,8 @@ class SQLAlchemyStorage(RollupTotals, base.BaseStorage):
         manager = state_api.StateManager(self.conf, self.engine)
 
         def work(session: Session) -> list[str]:
-            current = manager.get_last_processed_timestamps(
-                [item.scope_id for item in items], session=session,
-                for_update=True)
-            stale = [item.scope_id for item in items
-                     if item.expected is not base.UNCHECKED
-                     and current[item.scope_id] != item.expected]
-            skipped = set(stale)
-            fresh = [item for item in items if item.scope_id not in skipped]
+            stale, fresh, present = base.split_stale(manager, items,
+                                                     session)
             prepared = prepare(fresh)
             scope_ids = sorted({item.scope_id for item in fresh})
             # The ledger counts every stored row: only the scopes it had
@@ -421,8 +415,7 @@ class SQLAlchemyStorage(RollupTotals, base.BaseStorage):
             _bulk.insert(session, prepared)
             manager.set_last_processed_timestamps(
                 scope_ids, begin, session=session,
-                present={scope for scope, value in current.items()
-                         if value is not None})
+                present=present)
             return stale
 
         # Rows and sums are built once, outside the transaction, unless a
