@@ -46,7 +46,7 @@ def build(side: str, config_file: str) -> Any:
     from cloudkitty.api import app
 
     conf = service.prepare_service(["--config-file", config_file],
-                                   checks=app.API_CHECKS)
+                                   checks=app.API_CHECKS, source_auth=False)
     return app.build_wsgi_app(conf)
 
 

@@ -162,7 +162,12 @@ def _hashmap(api: str) -> int:
     resp = requests.put(f"{api}/v1/rating/modules/hashmap",
                         json={**module.json(), "enabled": True}, timeout=60)
     resp.raise_for_status()
-    service = requests.post(f"{base}/services", json={"name": "instance"},
+    # Each round adds its own service (names are unique), so repeated
+    # rounds write as much as the first.
+    listed = requests.get(f"{base}/services", timeout=60)
+    listed.raise_for_status()
+    name = f"instance-{len(listed.json()['services'])}"
+    service = requests.post(f"{base}/services", json={"name": name},
                             timeout=60)
     service.raise_for_status()
     service_id = service.json()["service_id"]

@@ -36,6 +36,7 @@ Number = decimal.Decimal | int | float | str
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _DECIMAL = decimal.Decimal
+_ZERO = decimal.Decimal(0)
 _new_object = object.__new__
 _BASIC_ISO = re.compile(
     r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?"
@@ -184,6 +185,26 @@ class DataPoint:
             _set_description(new, self.description)
             return new
         return self.replace(price=price)
+
+    @classmethod
+    def collected(cls, unit: str, qty: decimal.Decimal,
+                  groupby: dict[str, Any], metadata: dict[str, Any]
+                  ) -> DataPoint:
+        """An unpriced point as a collector builds it, once per collected
+        series: ``unit`` comes from metrics.yml, and ``groupby`` and
+        ``metadata`` are new dicts keyed by the metric's label names, which
+        the point keeps (read-only) instead of copying. Anything else than
+        a finite Decimal quantity goes through the full checks."""
+        if qty.__class__ is not _DECIMAL or not qty.is_finite():
+            return cls(unit, qty, 0, groupby, metadata)
+        new = _new_object(cls)
+        _set_unit(new, unit or "undefined")
+        _set_qty(new, qty)
+        _set_price(new, _ZERO)
+        _set_groupby(new, MappingProxyType(groupby))
+        _set_metadata(new, MappingProxyType(metadata))
+        _set_description(new, None)
+        return new
 
     def stamp(self, groupby: Mapping[str, Any],
               description: str | None) -> DataPoint:

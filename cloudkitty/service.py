@@ -140,19 +140,26 @@ def prepare_service(argv: Sequence[str] | None = None,
                     config_files: Iterable[str] | None = None,
                     conf: cfg.ConfigOpts | None = None,
                     checks: Iterable[Check] = (),
-                    setup_logging: bool = True) -> cfg.ConfigOpts:
+                    setup_logging: bool = True,
+                    source_auth: bool = True) -> cfg.ConfigOpts:
     """Register every option, parse the command line and files, check them.
 
     The global ``cfg.CONF`` is used unless ``conf`` is given: oslo.messaging
     registers some of its options there only. Code receives the returned
     object rather than importing the global.
 
+    The keystoneauth options of a Keystone-authenticated collector or
+    fetcher group (``cloudkitty.conf.SOURCE_AUTH``) are registered, once
+    the files are read, for the collector and fetcher the configuration
+    selects; ``source_auth=False`` (the API, which reads none of them)
+    registers none, so keystoneauth and requests are not imported.
+
     Raises :class:`cloudkitty.exceptions.ConfigError` naming the file,
     section, option and reason when the configuration cannot be used.
     """
     conf = cfg.CONF if conf is None else conf
     quiet_library_warnings()
-    ck_conf.register_opts(conf)
+    ck_conf.register_opts(conf, source_auth=False)
     try:
         conf(list(argv or []), project="cloudkitty",
              default_config_files=(list(config_files)
@@ -168,6 +175,8 @@ def prepare_service(argv: Sequence[str] | None = None,
     except cfg.ConfigDirNotFoundError as exc:
         raise exceptions.ConfigError("directory not found",
                                      file=exc.config_dir) from None
+    if source_auth:
+        ck_conf.register_source_auth(conf, ck_conf.selected_source_auth(conf))
     check_values(conf)
     run_checks(conf, checks)
     if setup_logging:

@@ -402,7 +402,7 @@ def _configuration(workdir: Path) -> Any:
     })
     return service.prepare_service(["--config-file", str(conf_file)],
                                    conf=cfg.ConfigOpts(),
-                                   setup_logging=False)
+                                   setup_logging=False, source_auth=False)
 
 
 def generate(output: Path,

@@ -7,6 +7,9 @@
   around :func:`setup_app`, measured by
   :mod:`cloudkitty.service_metrics.api` when ``[service_metrics] enabled``.
   ``cloudkitty.wsgi.api`` and ``cloudkitty-api`` both serve it.
+
+pecan is first imported here, by :func:`cloudkitty.cli._lean.import_pecan`,
+so the API does not load pygments.
 """
 from __future__ import annotations
 
@@ -14,13 +17,18 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import pecan
 from oslo_config import cfg
 from oslo_log import log
 from paste import deploy
 
 from cloudkitty import exceptions, service
-from cloudkitty.api import hooks, middleware, policy, root
+from cloudkitty.cli import _lean
+
+_lean.import_pecan()
+
+import pecan  # noqa: E402
+
+from cloudkitty.api import hooks, middleware, policy, root  # noqa: E402
 
 LOG = log.getLogger(__name__)
 

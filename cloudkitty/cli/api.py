@@ -53,7 +53,8 @@ def serve(argv: Sequence[str] | None = None) -> int:
     from cloudkitty.api import app
 
     conf = service.prepare_service(
-        sys.argv[1:] if argv is None else argv, checks=app.API_CHECKS)
+        sys.argv[1:] if argv is None else argv, checks=app.API_CHECKS,
+        source_auth=False)
     application = app.build_wsgi_app(conf)
     server = make_server(conf, application)
     host, port = server.server_address[:2]

@@ -129,7 +129,7 @@ class BaseCollector(abc.ABC):
         groupby = {k: _text(labels_or_attrs.get(k)) for k in metric["groupby"]}
         metadata = {k: _text(labels_or_attrs.get(k))
                     for k in metric["metadata"]}
-        return DataPoint(metric["unit"], qty, 0, groupby, metadata)
+        return DataPoint.collected(metric["unit"], qty, groupby, metadata)
 
     def collect_error(self, metric_key: str, scope: str | None,
                       reason: str) -> exceptions.CollectError:

@@ -48,6 +48,8 @@ RANGE_FUNCTIONS = ("changes", "delta", "deriv", "idelta", "irange", "irate",
 MAX_SCOPES_IN_REGEX = 200
 
 _REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
+#: The arithmetic context values are read and converted under.
+_VALUE_CONTEXT = decimal.Context(prec=9, rounding=decimal.ROUND_HALF_UP)
 
 
 def _str(value: Any) -> str:
@@ -154,27 +156,27 @@ class PrometheusCollector(base.BaseCollector):
                 result: list[dict[str, Any]]) -> list[tuple[str, DataPoint]]:
         """``(scope label value, point)`` for every series of an answer."""
         out: list[tuple[str, DataPoint]] = []
-        for item in result:
-            labels = item.get("metric") if isinstance(item, dict) else None
-            value = item.get("value") if isinstance(item, dict) else None
-            if (not isinstance(labels, dict) or not isinstance(value, list)
-                    or len(value) != 2):
-                raise self.collect_error(
-                    metric_key, scope, f"malformed series {item!r}")
-            try:
-                # Upstream reads the value under this context; quantities
-                # match it digit for digit.
-                with decimal.localcontext() as ctx:
-                    ctx.prec = 9
-                    ctx.rounding = decimal.ROUND_HALF_UP
+        scope_key = self.scope_key
+        # Upstream reads the values and converts them under this context;
+        # quantities match it digit for digit.
+        with decimal.localcontext(_VALUE_CONTEXT):
+            for item in result:
+                labels = item.get("metric") if isinstance(item, dict) \
+                    else None
+                value = item.get("value") if isinstance(item, dict) else None
+                if (not isinstance(labels, dict)
+                        or not isinstance(value, list) or len(value) != 2):
+                    raise self.collect_error(
+                        metric_key, scope, f"malformed series {item!r}")
+                try:
                     raw = +decimal.Decimal(str(value[1]))
                     point = self._point(metric_key, raw, labels)
-            except (decimal.InvalidOperation, ValueError,
-                    exceptions.DataFrameError) as exc:
-                raise self.collect_error(
-                    metric_key, scope,
-                    f"unusable value {value[1]!r}: {exc}") from None
-            out.append((str(labels.get(self.scope_key, "")), point))
+                except (decimal.InvalidOperation, ValueError,
+                        exceptions.DataFrameError) as exc:
+                    raise self.collect_error(
+                        metric_key, scope,
+                        f"unusable value {value[1]!r}: {exc}") from None
+                out.append((str(labels.get(scope_key, "")), point))
         return out
 
     def fetch_all(self, metric_key: str, start: datetime.datetime,

@@ -9,10 +9,17 @@ GROUP = "collector_gnocchi"
 
 OPTS = _clients.gnocchi_opts()
 
+#: Groups carrying keystoneauth options, each with the ``(group, option,
+#: value)`` that selects the client reading them.
+KEYSTONE_AUTH: dict[str, tuple[str, str, str]] = {
+    GROUP: ("collect", "collector", "gnocchi"),
+}
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the group's own options; its keystoneauth options are
+    registered by :func:`cloudkitty.conf.register_source_auth`."""
     _util.register(conf, GROUP, OPTS)
-    _keystone.register(conf, GROUP)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -51,19 +51,25 @@ _GROUPS: list[tuple[str, list[cfg.Opt]]] = [
     ("fetcher_prometheus", PROMETHEUS_OPTS),
     ("fetcher_source", SOURCE_OPTS),
 ]
-_WITH_KEYSTONE_AUTH = ("fetcher_keystone", "fetcher_gnocchi")
+#: Groups carrying keystoneauth options, each with the ``(group, option,
+#: value)`` that selects the fetcher reading them.
+KEYSTONE_AUTH: dict[str, tuple[str, str, str]] = {
+    "fetcher_keystone": ("fetcher", "backend", "keystone"),
+    "fetcher_gnocchi": ("fetcher", "backend", "gnocchi"),
+}
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the groups' own options; the keystoneauth options of
+    :data:`KEYSTONE_AUTH` are registered by
+    :func:`cloudkitty.conf.register_source_auth`."""
     for group, opts in _GROUPS:
         _util.register(conf, group, opts)
-    for group in _WITH_KEYSTONE_AUTH:
-        _keystone.register(conf, group)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [
         (group, opts + (_keystone.list_opts()
-                        if group in _WITH_KEYSTONE_AUTH else []))
+                        if group in KEYSTONE_AUTH else []))
         for group, opts in _GROUPS
     ]

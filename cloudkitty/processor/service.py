@@ -32,6 +32,7 @@ import dataclasses
 import gc
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -47,7 +48,7 @@ from cloudkitty.collector import metrics as metrics_mod
 from cloudkitty.processor import endpoints, locks, rpcapi
 from cloudkitty.processor import skip as skip_mod
 from cloudkitty.processor.local import LocalRating, RatingGate
-from cloudkitty.processor.loop import CollectorLoop, Loop
+from cloudkitty.processor.loop import CollectingLoop, CollectorLoop, Loop
 from cloudkitty.processor.reprocess import ReprocessLoop
 from cloudkitty.processor.unit import RatingUnit
 
@@ -102,25 +103,70 @@ def share_of(conf: cfg.ConfigOpts, index: int) -> Share:
 
 
 class _Servers:
-    """RPC servers of one process, stopped together."""
+    """RPC servers of one process, started while its loops already run
+    and stopped together.
 
-    def __init__(self) -> None:
-        self._servers: list[Any] = []
+    Connecting to the message broker takes a moment (and as long as the
+    broker is down): the collector workers, which rate through their own
+    process, do not wait for it. A server that could not start is tried
+    again every :attr:`RETRY` seconds until :meth:`stop`.
+    """
 
-    def start(self, *servers: Any) -> None:
-        for server in servers:
-            server.start()
-            self._servers.append(server)
+    RETRY = 10.0
+    STOP_TIMEOUT = 60.0
+
+    def __init__(self, *servers: Any) -> None:
+        self._pending = list(servers)
+        self._running: list[Any] = []
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    def serve(self) -> None:
+        """Start every server (blocks until all run, or :meth:`stop`)."""
+        while self._pending and not self._stopped.is_set():
+            server = self._pending[0]
+            try:
+                server.start()
+            except Exception:
+                LOG.exception("Could not start an RPC server; retrying in "
+                              "%g s", self.RETRY)
+                self._stopped.wait(self.RETRY)
+                continue
+            self._pending.pop(0)
+            with self._lock:
+                self._running.append(server)
+                late = self._stopped.is_set()
+            if late:
+                self._stop_one(server)
 
     def stop(self) -> None:
-        for server in self._servers:
-            try:
-                server.stop()
-                server.wait()
-            except Exception:  # stopping is best effort
-                LOG.warning("Error while stopping an RPC server",
-                            exc_info=True)
-        self._servers.clear()
+        """Stop the running servers, letting the calls in hand finish,
+        for at most :attr:`STOP_TIMEOUT` seconds: a server whose broker
+        went away can wait for it forever, and the process must still
+        stop."""
+        with self._lock:
+            self._stopped.set()
+            running, self._running = self._running, []
+        stopping = [threading.Thread(target=self._stop_one, args=(server,),
+                                     name="rpc-server-stop", daemon=True)
+                    for server in running]
+        for thread in stopping:
+            thread.start()
+        deadline = time.monotonic() + self.STOP_TIMEOUT
+        for thread in stopping:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in stopping):
+            LOG.warning("An RPC server did not stop within %g s (is the "
+                        "message broker reachable?); going on without it",
+                        self.STOP_TIMEOUT)
+
+    @staticmethod
+    def _stop_one(server: Any) -> None:
+        try:
+            server.stop()
+            server.wait()
+        except Exception:  # stopping is best effort
+            LOG.warning("Error while stopping an RPC server", exc_info=True)
 
 
 class WorkerProcess:
@@ -131,19 +177,20 @@ class WorkerProcess:
         self.conf = conf
         self.share = share
         self.coordinator = locks.Coordinator(conf)
-        self.servers = _Servers()
         local = rpcapi.is_local_transport(conf)
         rating: LocalRating | rpcapi.RatingClient
+        servers = []
         if share.rating or local:
             unit = _rating_unit(conf)
             gate = RatingGate(share.rating or 1)
             rating = LocalRating(unit, gate)
             if share.rating and not local:
-                self.servers.start(endpoints.rating_server(conf, unit, gate))
+                servers.append(endpoints.rating_server(conf, unit, gate))
         else:
             rating = rpcapi.RatingClient(conf, _rpc_timeout(conf))
-        self.servers.start(endpoints.processor_server(conf))
-        self.loops: list[Loop] = []
+        servers.append(endpoints.processor_server(conf))
+        self.servers = _Servers(*servers)
+        self.loops: list[CollectingLoop] = []
         for _ in range(share.collectors):
             self.loops.append(CollectorLoop(
                 conf, coordinator=self.coordinator,
@@ -166,6 +213,7 @@ class WorkerProcess:
                                       name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.servers.serve()
         self._stopped.wait()
 
     @staticmethod
@@ -184,9 +232,7 @@ class WorkerProcess:
         for thread in self._threads:
             thread.join()
         for loop in self.loops:
-            close = getattr(loop, "close", None)
-            if close is not None:
-                close()
+            loop.close()
         self.servers.stop()
         self.coordinator.stop()
         self._stopped.set()

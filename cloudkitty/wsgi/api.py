@@ -31,7 +31,7 @@ def build() -> Any:
     from cloudkitty.api import app
 
     conf = service.prepare_service([], config_files=_config_files(),
-                                   checks=app.API_CHECKS)
+                                   checks=app.API_CHECKS, source_auth=False)
     return app.build_wsgi_app(conf)
 
 

@@ -26,6 +26,7 @@ from oslo_messaging import opts as messaging_opts
 from oslo_middleware import opts as middleware_opts
 from oslo_policy import opts as policy_opts
 
+from cloudkitty import conf as ck_conf
 from cloudkitty import service
 from cloudkitty.api import app
 
@@ -193,10 +194,13 @@ def load_conf(path: pathlib.Path) -> cfg.ConfigOpts:
     """``path`` read as the services read it: CloudKitty's options with
     their start-up checks, plus the options of keystonemiddleware,
     oslo.messaging, oslo.policy, oslo.middleware and the keystoneauth
-    password plugin of the sections that use it."""
+    password plugin of the sections that use it. The keystoneauth options
+    of every collector and fetcher group are defined, whichever the file
+    selects, as the file serves the API and the processor alike."""
     conf = service.prepare_service(
         ["--config-file", str(path)], conf=cfg.ConfigOpts(),
-        checks=app.API_CHECKS, setup_logging=False)
+        checks=app.API_CHECKS, setup_logging=False, source_auth=False)
+    ck_conf.register_source_auth(conf, ck_conf.SOURCE_AUTH)
     for group, opts in _library_options():
         conf.register_opts(opts, group=group)
     for group in ("keystone_authtoken", "authinfos"):

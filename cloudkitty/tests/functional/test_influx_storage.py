@@ -148,6 +148,56 @@ class TestWireLayout:
             == ["1", "2", "3", "None"]
 
 
+
+class TestPaging:
+    def test_a_page_reads_only_its_periods(self, storage, monkeypatch):
+        storage.push([frame(at(hour), {"cpu": [
+            point(str(hour * 10 + n), project_id=f"p{n}") for n in range(3)]})
+            for hour in range(10)])
+        read: list[int] = []
+        real = storage._read
+
+        def counted(*args, **kwargs):
+            rows = list(real(*args, **kwargs))
+            read.append(len(rows))
+            return iter(rows)
+
+        monkeypatch.setattr(storage, "_read", counted)
+        page = storage.retrieve(offset=13, limit=3)
+        assert page["total"] == 30
+        assert [(fr.start, qtys_of(fr)) for fr in page["dataframes"]] == [
+            (at(4), [41, 42]), (at(5), [50])]
+        # The index of periods 4 and 5 only, not the window's 30 points.
+        assert read[0] == 6
+        # A type filter is exact in InfluxDB: counted there too.
+        read.clear()
+        assert storage.retrieve(metric_types="cpu", offset=29,
+                                limit=5)["total"] == 30
+        assert read[0] == 3
+        # Other filters are checked in Python: the whole index is read.
+        read.clear()
+        assert storage.retrieve(filters={"project_id": "p1"}, offset=2,
+                                limit=2)["total"] == 10
+        assert read[0] == 10
+
+
+    def test_reads_stream_in_chunks(self, storage):
+        storage.push([frame(at(0), {"cpu": [
+            point(str(n), project_id=f"p{n}") for n in range(5)]})])
+        series = list(storage.client.query_chunked(
+            'SELECT "qty" FROM "dataframes"', chunk_size=2))
+        # One series sent in three parts, every row once.
+        assert len(series) == 3
+        assert sorted(v[1] for serie in series for v in serie["values"]) \
+            == [0, 1, 2, 3, 4]
+        with pytest.raises(exceptions.StorageError, match="InfluxDB"):
+            list(storage.client.query_chunked('SELECT FROM "dataframes"'))
+
+
+def qtys_of(fr) -> list[int]:
+    return [int(p.qty) for _, p in fr.iterpoints()]
+
+
 class TestEscaping:
     NASTY = ["a b", "a,b", "a=b", 'a"b', "a'b", "a\\b", "trailing\\",
              "ünï", "x' OR '1'='1", 'x" OR "1"="1', "a|b"]

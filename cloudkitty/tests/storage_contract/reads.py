@@ -139,6 +139,43 @@ class TestPushRetrieve:
         assert len(seen) == 12
         assert starts == sorted(starts)
 
+    @pytest.mark.parametrize("limit", [1, 3, 7])
+    @pytest.mark.parametrize("metric_types", [None, "ram"])
+    def test_pages_cut_inside_periods_keep_the_whole_order(
+            self, storage, limit, metric_types):
+        # Several pushes per period, two types: page boundaries fall
+        # inside periods and between points of one timestamp.
+        for hour in range(4):
+            for push in range(2):
+                storage.push([frame(at(hour), {
+                    "cpu": [point(str(hour * 100 + push * 10 + n),
+                                  project_id=f"p{n}") for n in range(2)],
+                    "ram": [point(str(hour * 100 + push * 10 + 5),
+                                  project_id="p0")]})])
+        whole = storage.retrieve(metric_types=metric_types, paginate=False)
+        seen: list[tuple[datetime.datetime, Decimal]] = []
+        offset = 0
+        while True:
+            page = storage.retrieve(metric_types=metric_types,
+                                    offset=offset, limit=limit)
+            assert page["total"] == whole["total"]
+            if not page["dataframes"]:
+                break
+            got = [(fr.start, p.qty) for fr in page["dataframes"]
+                   for _, p in fr.iterpoints()]
+            assert len(got) == min(limit, whole["total"] - offset)
+            seen += got
+            offset += limit
+        # Every point once (quantities are all different), period after
+        # period.
+        assert sorted(seen) == sorted(
+            (fr.start, p.qty) for fr in whole["dataframes"]
+            for _, p in fr.iterpoints())
+        assert len(seen) == whole["total"] == (24 if metric_types is None
+                                               else 8)
+        assert [start for start, _ in seen] == sorted(
+            start for start, _ in seen)
+
     @pytest.mark.parametrize("kwargs, field", [
         ({"offset": -1}, "offset"), ({"limit": 0}, "limit")])
     def test_bad_page_names_the_field(self, storage, kwargs, field):

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from oslo_config import cfg
 
+from cloudkitty import conf as ck_conf
 from cloudkitty.conf import opts
 
 ROOT = pathlib.Path(__file__).parents[3]
@@ -147,11 +148,14 @@ def test_no_option_of_ours_is_missing_from_the_table() -> None:
 
 
 @pytest.mark.parametrize("group", _KEYSTONEAUTH_GROUPS)
-def test_keystoneauth_options_in_service_groups(defaults: cfg.ConfigOpts,
+def test_keystoneauth_options_in_service_groups(make_conf: Any,
                                                 group: str) -> None:
     # The auth plugin's own options (auth_url, username...) are registered
-    # by keystoneauth when it loads the plugin named by auth_type.
-    section = defaults[group]
+    # by keystoneauth when it loads the plugin named by auth_type. The
+    # group's options are there when its collector or fetcher is the
+    # configured one.
+    section_name, option, value = ck_conf.SOURCE_AUTH[group]
+    section = make_conf({section_name: {option: value}})[group]
     for name in ("auth_type", "auth_section", "cafile", "certfile",
                  "keyfile", "insecure", "timeout"):
         assert name in section, name

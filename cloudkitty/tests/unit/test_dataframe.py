@@ -128,6 +128,24 @@ class TestDataPoint:
         assert field in str(err.value)
 
 
+    def test_collected_is_the_point_the_constructor_builds(self):
+        groupby, metadata = {"id": "r1", "project_id": "p"}, {"flavor": "f"}
+        fast = DataPoint.collected("", Decimal("2.50"), dict(groupby),
+                                   dict(metadata))
+        full = DataPoint("", Decimal("2.50"), 0, groupby, metadata)
+        assert fast == full and hash(fast) == hash(full)
+        assert (fast.unit, fast.price, fast.description) == (
+            "undefined", Decimal(0), None)
+        with pytest.raises(TypeError):
+            fast.groupby["id"] = "other"  # type: ignore[index]
+
+    @pytest.mark.parametrize("qty", [Decimal("NaN"), Decimal("-Infinity")])
+    def test_collected_checks_the_quantity_like_the_constructor(self, qty):
+        with pytest.raises(exceptions.DataFrameError) as err:
+            DataPoint.collected("u", qty, {}, {})
+        assert err.value.field == "qty"
+
+
 class TestDataFrame:
     def frame_dict(self, **period):
         return {"period": period or {"begin": "2019-07-23T12:28:10+00:00",

@@ -1,8 +1,10 @@
 """What the long-running processes import: the processor loads no API
 framework, neither the processor nor the API loads eventlet, the API
-under ``noauth`` loads no keystonemiddleware, and reading the
-configuration loads neither oslo.messaging nor oslo.middleware (each of
-these costs resident memory in every process)."""
+under ``noauth`` loads no keystonemiddleware, keystoneauth, requests nor
+pygments, the processor loads keystoneauth only for a collector or
+fetcher that authenticates with Keystone, and reading the configuration
+loads neither oslo.messaging nor oslo.middleware (each of these costs
+resident memory in every process)."""
 from __future__ import annotations
 
 import json
@@ -18,8 +20,12 @@ _NEVER = ("eventlet", "dns", "greenlet.greenlet")
 #: What the keystone pipeline alone needs.
 _KEYSTONE_ONLY = ("keystonemiddleware", "keystoneclient", "oslo_cache",
                   "oslo_messaging", "eventlet")
-_PASTE_FILE = (pathlib.Path(__file__).resolve().parents[3]
-               / "etc" / "cloudkitty" / "api_paste.ini")
+#: What the API under noauth does without: keystoneauth (for the
+#: collector and fetcher groups), requests (oslo.policy's http check) and
+#: pygments (mako's error pages).
+_NOT_IN_NOAUTH_API = ("keystoneauth1", "requests", "urllib3", "pygments")
+_ETC = pathlib.Path(__file__).resolve().parents[3] / "etc" / "cloudkitty"
+_PASTE_FILE = _ETC / "api_paste.ini"
 
 
 class _Probe(TypedDict):
@@ -131,7 +137,8 @@ import json, sys
 from cloudkitty import service
 from cloudkitty.api import app
 conf = service.prepare_service(["--config-file", {str(config_file)!r}],
-                               checks=app.API_CHECKS, setup_logging=False)
+                               checks=app.API_CHECKS, setup_logging=False,
+                               source_auth=False)
 app.build_wsgi_app(conf)
 print(json.dumps([m for m in sys.modules if sys.modules[m] is not None]))
 """)
@@ -142,6 +149,77 @@ def test_noauth_api_loads_no_keystone_middleware(tmp_path) -> None:
     assert "pecan" in loaded
     assert "oslo_middleware.cors" in loaded
     assert loaded.isdisjoint(_KEYSTONE_ONLY), loaded & set(_KEYSTONE_ONLY)
+    assert loaded.isdisjoint(_NOT_IN_NOAUTH_API), (
+        loaded & set(_NOT_IN_NOAUTH_API))
+
+
+def test_noauth_wsgi_application_loads_no_keystoneauth_requests_pygments(
+        tmp_path) -> None:
+    # The deployed entry point, with the default collector (gnocchi) and
+    # fetcher (keystone) configured: the API reads neither.
+    config_file = _api_conf(tmp_path, "noauth")
+    loaded = set(_run(f"""
+import json, os, sys
+os.environ["CLOUDKITTY_CONFIG_FILE"] = {str(config_file)!r}
+from cloudkitty.wsgi import api
+assert api.application is not None
+print(json.dumps([m for m in sys.modules if sys.modules[m] is not None]))
+"""))
+    assert {"pecan", "mako.exceptions", "oslo_policy.policy"} <= loaded
+    assert loaded.isdisjoint(_NOT_IN_NOAUTH_API), (
+        loaded & set(_NOT_IN_NOAUTH_API))
+
+
+def test_pygments_stays_importable_after_pecan() -> None:
+    got = _run("""
+import json, sys
+from cloudkitty.cli import _lean
+_lean.import_pecan()
+hidden = "pygments" in sys.modules
+import mako.exceptions
+import pygments
+print(json.dumps([hidden, mako.exceptions.pygments_html_formatter is None,
+                  pygments.__name__]))
+""")
+    assert got == [False, True, "pygments"]
+
+
+def _prometheus_processor_conf(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A processor configuration with the prometheus collector and the
+    source fetcher."""
+    path = tmp_path / "processor.conf"
+    path.write_text(
+        "[DEFAULT]\ntransport_url = fake://\n"
+        f"[database]\nconnection = sqlite:///{tmp_path}/ck.sqlite\n"
+        "[storage]\nbackend = sqlalchemy\n"
+        "[collect]\ncollector = prometheus\n"
+        f"metrics_conf = {_ETC / 'metrics-prometheus.yml'}\n"
+        "[collector_prometheus]\nprometheus_url = http://127.0.0.1:1/api/v1\n"
+        "[fetcher]\nbackend = source\n"
+        "[fetcher_source]\nsources = p1\n"
+        f"[orchestrator]\ncoordination_url = file://{tmp_path}/locks\n")
+    return path
+
+
+def test_processor_with_prometheus_and_source_loads_no_keystoneauth(
+        tmp_path) -> None:
+    config_file = _prometheus_processor_conf(tmp_path)
+    got = _run(f"""
+import json, sys
+from cloudkitty.cli import _lean, processor
+_lean.without_eventlet()
+from cloudkitty import service
+conf = service.prepare_service(["--config-file", {str(config_file)!r}],
+                               checks=processor.PROCESSOR_CHECKS,
+                               setup_logging=False)
+from cloudkitty.processor import service as processor_service
+from cloudkitty import collector, fetcher
+collector.get_collector(conf)
+assert fetcher.get_fetcher(conf).get_scopes() == ["p1"]
+print(json.dumps([m for m in ("keystoneauth1", "requests", "pygments")
+                  if sys.modules.get(m) is not None]))
+""")
+    assert "keystoneauth1" not in got
 
 
 def test_keystone_api_still_loads_auth_token(tmp_path) -> None:

@@ -9,7 +9,9 @@ module on PostgreSQL and MariaDB too.
 """
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from cloudkitty import exceptions
 from cloudkitty.storage import get_storage
 from cloudkitty.storage.state import StateManager
 from cloudkitty.storage.v2.base import ScopePeriod
-from cloudkitty.storage.v2.sqlalchemy import SQLAlchemyStorage
+from cloudkitty.storage.v2.sqlalchemy import SQLAlchemyStorage, _bulk
 from cloudkitty.tests.storage_contract import push_sample, qtys
 from cloudkitty.tests.storage_factory import at, frame, point
 
@@ -154,3 +156,31 @@ class TestBulkWrites:
         for groupby in (["project_id"], ["type", "time-d"]):
             assert storage.total(groupby=groupby) == storage.raw_total(
                 groupby=groupby)
+
+
+class TestJsonTexts:
+    def test_a_repeated_mapping_reuses_its_text(self) -> None:
+        texts = _bulk.JsonTexts(_bulk._copy_text, size=10)
+        first = texts({"id": "r1", "note": AWKWARD})
+        again = texts(MappingProxyType({"id": "r1", "note": AWKWARD}))
+        assert first is again
+        assert first == _bulk._copy_text(json.dumps(
+            {"id": "r1", "note": AWKWARD}))
+        # Key order is part of the text.
+        assert texts({"note": AWKWARD, "id": "r1"}) == _bulk._copy_text(
+            json.dumps({"note": AWKWARD, "id": "r1"}))
+
+    def test_values_that_are_not_strings_are_encoded_each_time(self) -> None:
+        texts = _bulk.JsonTexts(size=10)
+        # 1 == True == Decimal(1) as keys, but not as JSON.
+        assert [texts({"n": value}) for value in (
+            1, True, Decimal("1.0"), None, "1")] == [
+            '{"n": 1}', '{"n": true}', '{"n": "1.0"}', '{"n": null}',
+            '{"n": "1"}']
+        assert texts({"n": 1}) == '{"n": 1}'
+
+    def test_it_stays_within_its_size(self) -> None:
+        texts = _bulk.JsonTexts(size=3)
+        for number in range(10):
+            assert texts({"id": str(number)}) == f'{{"id": "{number}"}}'
+            assert len(texts._texts) <= 3

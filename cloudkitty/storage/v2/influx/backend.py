@@ -112,18 +112,33 @@ class InfluxStorage(RollupTotals, core.StorageCore):
             return {"total": len(stored),
                     "dataframes": self._frames(stored)}
         number = reader.int_or_none
+        span = self._page_span(begin, end, normalized, types, offset, limit)
+        if span is None:
+            # Filters checked in Python: the whole window's index.
+            where: list[str] = []
+            skip = offset
+        else:
+            total, skip, where = span
+            if not where:
+                return {"total": total, "dataframes": []}
         light = [reader.Light(row.time_ns,
                               number(row.fields.get(points_mod.PERIOD)),
                               number(row.fields.get(points_mod.SEQ)))
                  for row in self._read(begin, end, normalized, types, [],
                                        ["qty", points_mod.PERIOD,
-                                        points_mod.SEQ], extra=False)]
+                                        points_mod.SEQ], extra=False,
+                                       where=where)]
+        if span is None:
+            total = len(light)
         keyed = reader.occurrences(light)
         order = sorted(range(len(light)), key=lambda i: reader.push_order(
             light[i]))
-        page = [keyed[i] for i in order[offset:offset + limit]]
+        page = [keyed[i] for i in order[skip:skip + limit]]
+        # The index goes before the page's points are read.
+        light.clear()
+        del order, keyed
         if not page:
-            return {"total": len(light), "dataframes": []}
+            return {"total": total, "dataframes": []}
         low = min(key[0] for key in page)
         high = max(key[0] for key in page)
         # The page's points are those of its keys: when they all have a
@@ -131,7 +146,7 @@ class InfluxStorage(RollupTotals, core.StorageCore):
         # (every point of a key's time and sequence is still read, so
         # the ranks of occurrences() do not change).
         seqs = [key[1] for key in page if key[1] is not None]
-        where: list[str] = []
+        where = []
         if len(seqs) == len(page):
             column = f"{influxql.ident(points_mod.SEQ)}::field"
             where = [f"{column} >= {min(seqs)}", f"{column} <= {max(seqs)}"]
@@ -144,7 +159,60 @@ class InfluxStorage(RollupTotals, core.StorageCore):
                          number(row.fields.get(points_mod.SEQ)))
             for row in rows]), rows, strict=True))
         stored = [self._decode(full[key]) for key in page if key in full]
-        return {"total": len(light), "dataframes": self._frames(stored)}
+        return {"total": total, "dataframes": self._frames(stored)}
+
+    def _page_span(self, begin: datetime.datetime | None,
+                   end: datetime.datetime | None,
+                   filters: dict[str, list[str]],
+                   metric_types: list[str] | None, offset: int, limit: int,
+                   ) -> tuple[int, int, list[str]] | None:
+        """Where the page ``[offset, offset + limit)`` lies, asked of the
+        server so that only the points of the page's periods are read:
+        ``(total, skip, where)``, the page being the points ``[skip, skip
+        + limit)`` in push order of those ``where`` selects (no
+        condition: an empty page). Points are in time order first, so
+        the page spans the times of its first and last points; counting
+        happens on the server, which only works when the WHERE clause
+        selects exactly the matches: None when filters other than the
+        type are checked in Python."""
+        if any(key != "type" for key in filters):
+            return None
+        if any(not values for values in filters.values()) or \
+                metric_types == []:
+            return 0, 0, []
+        sel = self._where(begin, end, filters, metric_types, [], ["qty"],
+                          extra=False)
+        qty = f"{influxql.ident('qty')}::field"
+        source = f"FROM {_M}"
+
+        def probe(nth: int) -> str:
+            return (f"SELECT {qty} {source}{influxql.and_all(sel.where)} "
+                    f"LIMIT 1 OFFSET {nth}")
+
+        def first_time(series: list[Any]) -> int | None:
+            for row in series:
+                for values in row.get("values") or []:
+                    return int(values[0])
+            return None
+
+        count, first, last = self.client.query([
+            f"SELECT COUNT({qty}) {source}{influxql.and_all(sel.where)}",
+            probe(offset), probe(offset + limit - 1)])
+        total = int(next((v[1] for row in count
+                          for v in row.get("values") or []), 0))
+        low = first_time(first)
+        if low is None:
+            return total, 0, []
+        high = first_time(last)
+        span = [f"time >= {low}"]
+        if high is not None:
+            span.append(f"time <= {high}")
+        [before] = self.client.query(
+            f"SELECT COUNT({qty}) {source}"
+            f"{influxql.and_all([*sel.where, f'time < {low}'])}")
+        skipped = int(next((v[1] for row in before
+                            for v in row.get("values") or []), 0))
+        return total, offset - skipped, span
 
     def _full_rows(self, begin: datetime.datetime | None,
                    end: datetime.datetime | None,

@@ -8,6 +8,7 @@ statements that change something), ``/write`` in line protocol and
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -17,13 +18,15 @@ from oslo_config import cfg
 
 from cloudkitty import exceptions
 
-__all__ = ["InfluxClient", "Series", "series_rows"]
+__all__ = ["CHUNK_ROWS", "InfluxClient", "Series", "series_rows"]
 
 LOG = logging.getLogger(__name__)
 
 #: One series of a statement's result: ``{"name", "tags", "columns",
 #: "values"}`` as InfluxDB returns it.
 Series = dict[str, Any]
+#: Rows per chunk of a streamed read (:meth:`InfluxClient.query_chunked`).
+CHUNK_ROWS = 5000
 
 
 def series_rows(series: Series) -> Iterator[dict[str, Any]]:
@@ -31,6 +34,22 @@ def series_rows(series: Series) -> Iterator[dict[str, Any]]:
     columns = series.get("columns", [])
     for values in series.get("values", []):
         yield dict(zip(columns, values, strict=False))
+
+
+def _results(body: dict[str, Any]) -> list[list[Series]]:
+    """Each statement's series list of a decoded ``/query`` answer (or of
+    one chunk of it); raises StorageError with InfluxDB's message when
+    the answer or a statement failed."""
+    if "error" in body:
+        raise exceptions.StorageError(
+            f"InfluxDB query failed: {body['error']}")
+    results: list[list[Series]] = []
+    for result in body.get("results", []):
+        if "error" in result:
+            raise exceptions.StorageError(
+                f"InfluxDB query failed: {result['error']}")
+        results.append(result.get("series", []))
+    return results
 
 
 class InfluxClient:
@@ -108,16 +127,34 @@ class InfluxClient:
             raise exceptions.StorageError(
                 f"InfluxDB at {self.url} sent a body that is not JSON: "
                 f"{response.text[:200]!r}") from exc
-        if "error" in body:
-            raise exceptions.StorageError(
-                f"InfluxDB query failed: {body['error']}")
-        results: list[list[Series]] = []
-        for result in body.get("results", []):
-            if "error" in result:
-                raise exceptions.StorageError(
-                    f"InfluxDB query failed: {result['error']}")
-            results.append(result.get("series", []))
-        return results
+        return _results(body)
+
+    def query_chunked(self, statement: str,
+                      chunk_size: int = CHUNK_ROWS) -> Iterator[Series]:
+        """The series of one read-only ``statement``, streamed: InfluxDB
+        sends the rows in chunks of ``chunk_size`` (a series may come in
+        several parts), each decoded while the next is on its way, so a
+        large answer never sits whole in memory."""
+        params = {"q": statement, "epoch": "ns", "chunked": "true",
+                  "chunk_size": str(chunk_size)}
+        if self.database:
+            params["db"] = self.database
+        method = "GET" if len(statement) < 4000 else "POST"
+        key = "params" if method == "GET" else "data"
+        response = self._request(method, "/query", stream=True,
+                                 **{key: params})
+        with response:
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                try:
+                    body = json.loads(line)
+                except ValueError as exc:
+                    raise exceptions.StorageError(
+                        f"InfluxDB at {self.url} sent a chunk that is not "
+                        f"JSON: {line[:200]!r}") from exc
+                for series in _results(body):
+                    yield from series
 
     def write(self, lines: Iterable[str], batch_size: int) -> int:
         """POST ``lines`` to the database's retention policy,

@@ -64,8 +64,8 @@ class Selection:
                 f"{influxql.and_all(self.where)}{extra}")
 
     def rows(self, client: InfluxClient) -> Iterator[Row]:
-        [series] = client.query(self.statement())
-        for serie in series:
+        """The selected rows, read as InfluxDB streams them."""
+        for serie in client.query_chunked(self.statement()):
             columns = serie.get("columns", [])
             index = {name: i for i, name in enumerate(columns)}
             tags = [(k, index.get(f"t{i}")) for i, k in enumerate(self.tags)]

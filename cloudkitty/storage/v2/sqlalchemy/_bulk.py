@@ -77,6 +77,46 @@ def _copy_text(value: str | None) -> str:
     return value.translate(_COPY_ESCAPES)
 
 
+def _same(text: str) -> str:
+    return text
+
+
+class JsonTexts:
+    """The sent JSON text of groupby/metadata mappings, remembered.
+
+    A resource's mappings come back every period (its metadata unchanged,
+    its groupby until the day changes), so most points of a catch-up reuse
+    a text already written instead of encoding it again. Only mappings
+    whose values are all strings are remembered (``1`` and ``True`` are
+    equal keys but different JSON); the others are encoded each time.
+    Bounded: emptied once it holds ``size`` texts. Safe to share between
+    threads (a lost race only encodes a text twice).
+    """
+
+    def __init__(self, escape: Callable[[str], str] = _same,
+                 size: int = 10_000) -> None:
+        self._escape = escape
+        self._size = size
+        self._texts: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def __call__(self, mapping: Any) -> str:
+        for value in mapping.values():
+            if value.__class__ is not str:
+                return self._escape(_json(mapping))
+        key = tuple(mapping.items())
+        text = self._texts.get(key)
+        if text is None:
+            if len(self._texts) >= self._size:
+                self._texts.clear()
+            text = self._texts[key] = self._escape(_json(mapping))
+        return text
+
+
+#: Texts as COPY fields, and as bound values.
+_COPY_JSON = JsonTexts(_copy_text)
+_BOUND_JSON = JsonTexts()
+
+
 class Prepared:
     """The rows of some frames and their ledger sums. ``rows`` are
     tuples of :data:`COLUMNS`, or for COPY the lines of its text format."""
@@ -120,6 +160,7 @@ def prepare(items: Iterable[tuple[Iterable[DataFrame], str | None]],
     add_sum = prepared.sums.add
     when, money = _formatters(dialect)
     copy = uses_copy(dialect)
+    copy_json, bound_json = _COPY_JSON, _BOUND_JSON
     for frames, default_scope in items:
         for frame in frames:
             begin, end = _time.to_db(frame.start), _time.to_db(frame.end)
@@ -134,13 +175,13 @@ def prepare(items: Iterable[tuple[Iterable[DataFrame], str | None]],
                         sent_begin, sent_end, _copy_text(metric_type),
                         _copy_text(scope), _copy_text(point.unit),
                         money(qty), money(price),
-                        _copy_text(_json(groupby)),
-                        _copy_text(_json(point.metadata)),
+                        copy_json(groupby),
+                        copy_json(point.metadata),
                         _copy_text(point.description))))
                     continue
                 rows.append((sent_begin, sent_end, metric_type, scope,
                              point.unit, money(qty), money(price),
-                             _json(groupby), _json(point.metadata),
+                             bound_json(groupby), bound_json(point.metadata),
                              point.description))
     return prepared
 
