@@ -189,29 +189,21 @@ class InfluxStorage(RollupTotals, core.StorageCore):
             return (f"SELECT {qty} {source}{influxql.and_all(sel.where)} "
                     f"LIMIT 1 OFFSET {nth}")
 
-        def first_time(series: list[Any]) -> int | None:
-            for row in series:
-                for values in row.get("values") or []:
-                    return int(values[0])
-            return None
+        def count(where: list[str]) -> str:
+            return f"SELECT COUNT({qty}) {source}{influxql.and_all(where)}"
 
-        count, first, last = self.client.query([
-            f"SELECT COUNT({qty}) {source}{influxql.and_all(sel.where)}",
-            probe(offset), probe(offset + limit - 1)])
-        total = int(next((v[1] for row in count
-                          for v in row.get("values") or []), 0))
-        low = first_time(first)
+        counted, first, last = self.client.query([
+            count(sel.where), probe(offset), probe(offset + limit - 1)])
+        total = int(_first_value(counted, 1) or 0)
+        low = _first_value(first, 0)
         if low is None:
             return total, 0, []
-        high = first_time(last)
+        high = _first_value(last, 0)
         span = [f"time >= {low}"]
         if high is not None:
             span.append(f"time <= {high}")
-        [before] = self.client.query(
-            f"SELECT COUNT({qty}) {source}"
-            f"{influxql.and_all([*sel.where, f'time < {low}'])}")
-        skipped = int(next((v[1] for row in before
-                            for v in row.get("values") or []), 0))
+        [before] = self.client.query(count([*sel.where, f"time < {low}"]))
+        skipped = int(_first_value(before, 1) or 0)
         # Points written between the queries can only move the page.
         return total, max(0, offset - skipped), span
 
@@ -446,3 +438,12 @@ class InfluxStorage(RollupTotals, core.StorageCore):
             manager.set_last_processed_timestamp(
                 scope_id, base.state_before(self.conf, timestamp), key,
                 fetcher, collector, session=session)
+
+
+def _first_value(series: list[Any], column: int) -> Any:
+    """Column ``column`` of the first row of a statement's series (time is
+    column 0), None when it returned no row."""
+    for serie in series:
+        for values in serie.get("values") or []:
+            return values[column]
+    return None

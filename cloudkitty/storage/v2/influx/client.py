@@ -103,6 +103,21 @@ class InfluxClient:
     def ping(self) -> None:
         self._request("GET", "/ping")
 
+    def _query_request(self, params: dict[str, str], *,
+                       database: str | None = None, write: bool = False,
+                       stream: bool = False) -> requests.Response:
+        """Send ``/query`` with ``params`` (``q`` among them) to
+        ``database`` (default: the configured one): a GET, unless the
+        statement changes something (``write``) or is too long for a URL.
+        """
+        db = database if database is not None else self.database
+        if db:
+            params = {**params, "db": db}
+        if write or len(params["q"]) >= 4000:
+            return self._request("POST", "/query", data=params,
+                                 stream=stream)
+        return self._request("GET", "/query", params=params, stream=stream)
+
     def query(self, statements: str | Sequence[str], *,
               database: str | None = None, write: bool = False
               ) -> list[list[Series]]:
@@ -111,16 +126,9 @@ class InfluxClient:
         statements that change data or the schema)."""
         if not isinstance(statements, str):
             statements = ";\n".join(statements)
-        params = {"q": statements, "epoch": "ns"}
-        db = database if database is not None else self.database
-        if db:
-            params["db"] = db
-        if write:
-            response = self._request("POST", "/query", data=params)
-        else:
-            response = self._request("GET", "/query", params=params) \
-                if len(statements) < 4000 else \
-                self._request("POST", "/query", data=params)
+        response = self._query_request(
+            {"q": statements, "epoch": "ns"},
+            database=database, write=write)
         try:
             body = response.json()
         except ValueError as exc:
@@ -135,14 +143,9 @@ class InfluxClient:
         sends the rows in chunks of ``chunk_size`` (a series may come in
         several parts), each decoded while the next is on its way, so a
         large answer never sits whole in memory."""
-        params = {"q": statement, "epoch": "ns", "chunked": "true",
-                  "chunk_size": str(chunk_size)}
-        if self.database:
-            params["db"] = self.database
-        method = "GET" if len(statement) < 4000 else "POST"
-        key = "params" if method == "GET" else "data"
-        response = self._request(method, "/query", stream=True,
-                                 **{key: params})
+        response = self._query_request(
+            {"q": statement, "epoch": "ns", "chunked": "true",
+             "chunk_size": str(chunk_size)}, stream=True)
         with response:
             for line in response.iter_lines():
                 if not line:
